@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what dbos-drain needs to build, test and run its demo on Debian 12, from Debian's
+# packages only. Idempotent; uses sudo when not root.
+set -euo pipefail
+SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+PKGS=(
+  build-essential cmake pkg-config git ca-certificates
+  libcpprest-dev libssl-dev nlohmann-json3-dev libpqxx-dev libboost-program-options-dev catch2
+  postgresql-15 postgresql-client-15 postgresql-contrib
+)
+missing=()
+for p in "${PKGS[@]}" "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
