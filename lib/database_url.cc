@@ -1,0 +1,111 @@
+#include "database_url.h"
+
+#include <libpq-fe.h>
+
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <sstream>
+
+#include "drain_error.h"
+
+namespace dbos_drain {
+namespace {
+
+std::string Trim(const std::string& s) {
+  const char* ws = " \t\r\n\f\v";
+  auto b = s.find_first_not_of(ws);
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+// Quotes a value for a libpq key=value string.
+std::string QuoteConninfoValue(const std::string& v) {
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+std::string ResolveDatabaseUrl(const DatabaseUrlSources& sources) {
+  if (sources.flag) {
+    std::string url = Trim(*sources.flag);
+    if (url.empty()) throw DrainError(ErrorCode::kConfig, "--database-url is empty");
+    return url;
+  }
+  if (sources.file_path) {
+    std::ifstream in(*sources.file_path, std::ios::binary);
+    if (!in) {
+      throw DrainError(ErrorCode::kConfig,
+                       "cannot read --database-url-file " + *sources.file_path + ": no such file or not readable");
+    }
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    std::string url = Trim(buf.str());
+    if (url.empty()) throw DrainError(ErrorCode::kConfig, "--database-url-file " + *sources.file_path + " is empty");
+    return url;
+  }
+  if (sources.env && !Trim(*sources.env).empty()) return Trim(*sources.env);
+  throw DrainError(ErrorCode::kConfig,
+                   "no database URL: pass --database-url, --database-url-file or set DBOS_SYSTEM_DATABASE_URL");
+}
+
+ConnectionTarget ParseConnectionTarget(const std::string& url, std::chrono::milliseconds connect_timeout) {
+  char* err = nullptr;
+  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(PQconninfoParse(url.c_str(), &err),
+                                                                        &PQconninfoFree);
+  if (!options) {
+    std::string message = err ? Trim(err) : "out of memory";
+    if (err) PQfreemem(err);
+    // libpq's message quotes the offending part of the URL; scrub anything password-like.
+    throw DrainError(ErrorCode::kConfig, "invalid database URL: " + RedactSecrets(message, ""));
+  }
+  ConnectionTarget target;
+  std::string host, port, dbname, user, hostaddr;
+  bool has_timeout = false, has_app_name = false;
+  std::string conninfo;
+  for (auto* o = options.get(); o->keyword; ++o) {
+    if (!o->val) continue;
+    std::string key = o->keyword, val = o->val;
+    if (key == "password") target.password = val;
+    if (key == "host") host = val;
+    if (key == "hostaddr") hostaddr = val;
+    if (key == "port") port = val;
+    if (key == "dbname") dbname = val;
+    if (key == "user") user = val;
+    if (key == "connect_timeout") has_timeout = true;
+    if (key == "application_name") has_app_name = true;
+    conninfo += key + "=" + QuoteConninfoValue(val) + " ";
+  }
+  if (!has_timeout) {
+    // libpq takes whole seconds; at least 1 (0 would mean "wait forever").
+    auto secs = std::max<long long>(1, (connect_timeout.count() + 999) / 1000);
+    conninfo += "connect_timeout=" + std::to_string(secs) + " ";
+  }
+  if (!has_app_name) conninfo += "application_name='dbos-drain' ";
+  target.conninfo = conninfo;
+  std::string where = host.empty() ? (hostaddr.empty() ? "localhost" : hostaddr) : host;
+  target.description = where + ":" + (port.empty() ? "5432" : port) + "/" + (dbname.empty() ? (user.empty() ? "?" : user) : dbname);
+  if (!user.empty()) target.description += " as " + user;
+  return target;
+}
+
+std::string RedactSecrets(std::string message, const std::string& password) {
+  if (!password.empty()) {
+    for (auto pos = message.find(password); pos != std::string::npos; pos = message.find(password, pos)) {
+      message.replace(pos, password.size(), "***");
+      pos += 3;
+    }
+  }
+  static const std::regex kUserInfo(R"(([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):[^@\s]*@)");
+  static const std::regex kKeyValue(R"((password\s*=\s*)('(\\.|[^'])*'|\S+))", std::regex::icase);
+  message = std::regex_replace(message, kUserInfo, "$1:***@");
+  message = std::regex_replace(message, kKeyValue, "$1***");
+  return message;
+}
+
+}  // namespace dbos_drain

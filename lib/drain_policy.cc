@@ -1,0 +1,182 @@
+#include "drain_policy.h"
+
+#include <algorithm>
+#include <tuple>
+#include <sstream>
+
+#include "duration.h"
+
+namespace dbos_drain {
+namespace {
+
+void AddGroup(VersionReport& entry, const InFlightGroup& group) {
+  entry.in_flight.Add(group.status, group.count);
+  if (group.queue && !group.queue->empty()) {
+    entry.queues[*group.queue].Add(group.status, group.count);
+  } else {
+    entry.not_queued.Add(group.status, group.count);
+  }
+  entry.executors[group.executor].Add(group.status, group.count);
+  if (!entry.oldest_in_flight_ms || group.oldest_created_at_ms < *entry.oldest_in_flight_ms) {
+    entry.oldest_in_flight_ms = group.oldest_created_at_ms;
+  }
+}
+
+std::string UnknownReason(const Report& report, const std::string& version) {
+  std::string where = report.shape.has_application_versions
+                          ? "not registered in " + report.shape.schema + ".application_versions and no"
+                          : "no";
+  return "version \"" + version + "\" is unknown: " + where + " workflow of it in " +
+         report.shape.schema +
+         ".workflow_status; an unknown version is never reported drained (a typo must not retire "
+         "pods); use --unknown-version=drained to treat it as drained";
+}
+
+// Applies the verdict rules to an entry whose counts are complete.
+void Decide(VersionReport& entry, const Report& report, const PolicyOptions& options) {
+  entry.patching = entry.version == kPatchingVersion;
+  if (entry.patching) {
+    entry.note = "patching mode: every process runs version PATCHING_ENABLED, so versions do not "
+                 "separate deployments; drained means no workflow of any deployment is in flight";
+  }
+  if (!entry.known) {
+    entry.drained = options.unknown_version_drained;
+    if (entry.drained) {
+      entry.note = "version is unknown; counted as drained because --unknown-version=drained";
+    } else {
+      entry.reason = UnknownReason(report, entry.version);
+    }
+    return;
+  }
+  entry.drained = entry.in_flight.total() == 0;
+}
+
+}  // namespace
+
+Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
+  Report report;
+  report.as_of_ms = snapshot.as_of_ms;
+  report.shape = snapshot.shape;
+  report.application = snapshot.application;
+  report.application_filter_ignored = snapshot.application_filter_ignored;
+  report.versions_probed = snapshot.versions_probed;
+
+  // Latest: highest version_timestamp; ties broken by created_at, then name, so it is stable.
+  const RegisteredVersion* latest = nullptr;
+  for (const auto& r : snapshot.registered) {
+    if (!latest || std::tie(r.version_timestamp_ms, r.created_at_ms, r.name) >
+                       std::tie(latest->version_timestamp_ms, latest->created_at_ms, latest->name)) {
+      latest = &r;
+    }
+  }
+  if (latest) report.latest_version = latest->name;
+
+  std::map<std::string, VersionReport> entries;
+  auto entry_for = [&](const std::string& name) -> VersionReport& {
+    auto [it, inserted] = entries.try_emplace(name);
+    if (inserted) it->second.version = name;
+    return it->second;
+  };
+  for (const auto& r : snapshot.registered) {
+    auto& e = entry_for(r.name);
+    e.known = true;
+    e.registered_at_ms = r.version_timestamp_ms;
+  }
+  for (const auto& name : snapshot.versions_with_history) entry_for(name).known = true;
+
+  for (const auto& q : snapshot.queues) {
+    auto& qr = report.queues[q.name];
+    qr.name = q.name;
+    qr.registered = true;
+    qr.concurrency = q.concurrency;
+    qr.worker_concurrency = q.worker_concurrency;
+  }
+
+  std::vector<const InFlightGroup*> unassigned;
+  for (const auto& g : snapshot.groups) {
+    if (g.queue && !g.queue->empty()) {
+      auto& qr = report.queues[*g.queue];
+      qr.name = *g.queue;
+      qr.in_flight.Add(g.status, g.count);
+    }
+    if (!g.version) {
+      unassigned.push_back(&g);
+      report.unassigned.Add(g.status, g.count);
+      if (g.queue && !g.queue->empty()) report.unassigned_queues[*g.queue].Add(g.status, g.count);
+      continue;
+    }
+    auto& e = entry_for(*g.version);
+    e.known = true;
+    AddGroup(e, g);
+  }
+
+  if (latest) {
+    auto& e = entry_for(latest->name);
+    e.latest = true;
+    for (const auto* g : unassigned) {
+      AddGroup(e, *g);
+      e.unassigned_in_flight += g->count;
+    }
+  }
+
+  for (auto& [name, e] : entries) Decide(e, report, options);
+
+  // Registered versions first in registration order, then the rest by name.
+  std::vector<VersionReport> ordered;
+  for (auto& [name, e] : entries) ordered.push_back(std::move(e));
+  std::stable_sort(ordered.begin(), ordered.end(), [](const VersionReport& a, const VersionReport& b) {
+    if (a.registered_at_ms.has_value() != b.registered_at_ms.has_value()) return a.registered_at_ms.has_value();
+    if (a.registered_at_ms && *a.registered_at_ms != *b.registered_at_ms) return *a.registered_at_ms < *b.registered_at_ms;
+    return a.version < b.version;
+  });
+  report.versions = std::move(ordered);
+  return report;
+}
+
+VersionReport FindVersion(const Report& report, const std::string& version,
+                          const PolicyOptions& options) {
+  for (const auto& e : report.versions) {
+    if (e.version == version) return e;
+  }
+  VersionReport unknown;
+  unknown.version = version;
+  Decide(unknown, report, options);
+  return unknown;
+}
+
+std::string SummaryLine(const VersionReport& v, int64_t as_of_ms) {
+  std::ostringstream out;
+  out << v.version << (v.drained ? " drained" : " not drained");
+  if (v.reason) {
+    out << ": " << *v.reason;
+    return out.str();
+  }
+  if (v.in_flight.total() == 0) {
+    out << ": nothing in flight";
+    return out.str();
+  }
+  out << ":";
+  const char* sep = " ";
+  auto part = [&](int64_t n, const char* word, bool queued_only) {
+    if (n == 0) return;
+    out << sep << n << ' ' << word;
+    sep = ", ";
+    if (!queued_only) return;
+    // Name the queues holding these rows, e.g. "4 enqueued (tasks)".
+    std::string names;
+    for (const auto& [q, c] : v.queues) {
+      int64_t k = word[0] == 'e' ? c.enqueued : c.delayed;
+      if (k > 0) names += (names.empty() ? "" : ", ") + q;
+    }
+    if (!names.empty()) out << " (" << names << ")";
+  };
+  part(v.in_flight.pending, "pending", false);
+  part(v.in_flight.enqueued, "enqueued", true);
+  part(v.in_flight.delayed, "delayed", true);
+  if (v.oldest_in_flight_ms) {
+    out << ", oldest " << FormatAge(std::max<int64_t>(0, as_of_ms - *v.oldest_in_flight_ms));
+  }
+  return out.str();
+}
+
+}  // namespace dbos_drain

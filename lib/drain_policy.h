@@ -1,0 +1,36 @@
+// The drain policy: observed rows in, verdicts out. Pure functions, no I/O, so every rule is
+// unit-tested without a database.
+//
+// Rules (README, "What drained means"):
+//  - A version is drained when it is known and has no PENDING, ENQUEUED or DELAYED workflow.
+//  - Known: registered in application_versions, or some workflow_status row carries it.
+//  - An unknown version is not drained (a typo must never retire pods), unless the caller opts
+//    out with PolicyOptions::unknown_version_drained.
+//  - Latest: highest version_timestamp in application_versions. Rows with a NULL version are only
+//    dequeued by the latest version, so they count toward it and never block another version.
+//  - The version PATCHING_ENABLED is flagged: with patching, versions do not separate deployments.
+#pragma once
+
+#include <string>
+
+#include "model.h"
+
+namespace dbos_drain {
+
+struct PolicyOptions {
+  bool unknown_version_drained = false;  // --unknown-version=drained
+};
+
+inline constexpr const char* kPatchingVersion = "PATCHING_ENABLED";
+
+// Builds the report for every version the snapshot knows about.
+Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options);
+
+// The entry for `version`: the report's own, or a synthesized "unknown" entry.
+VersionReport FindVersion(const Report& report, const std::string& version,
+                          const PolicyOptions& options);
+
+// A one-line human summary, e.g. "v1 not drained: 3 pending, 4 enqueued (tasks), oldest 2h 5m".
+std::string SummaryLine(const VersionReport& version, int64_t as_of_ms);
+
+}  // namespace dbos_drain

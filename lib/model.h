@@ -1,0 +1,129 @@
+// The data dbos-drain works on: what it observes in a DBOS system database (a Snapshot) and
+// what it concludes from it (a Report). Plain values, no I/O; every other part of the library
+// produces or consumes these types.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace dbos_drain {
+
+// The three statuses of a workflow that has not finished.
+enum class InFlightStatus { kPending, kEnqueued, kDelayed };
+
+// Parses "PENDING" / "ENQUEUED" / "DELAYED"; anything else is not in flight.
+std::optional<InFlightStatus> ParseInFlightStatus(const std::string& status);
+
+struct StatusCounts {
+  int64_t pending = 0;
+  int64_t enqueued = 0;
+  int64_t delayed = 0;
+
+  int64_t total() const { return pending + enqueued + delayed; }
+  void Add(InFlightStatus status, int64_t count);
+  void Add(const StatusCounts& other);
+  bool operator==(const StatusCounts& o) const {
+    return pending == o.pending && enqueued == o.enqueued && delayed == o.delayed;
+  }
+};
+
+// Which optional tables and columns the system database has. Read once per connection; the
+// report query is built to fit it.
+struct SchemaShape {
+  std::string schema = "dbos";
+  std::string database;  // current_database(), for messages
+  bool has_application_versions = false;
+  bool has_queues = false;
+  bool has_application_name = false;           // workflow_status.application_name
+  bool has_delay_until = false;                // workflow_status.delay_until_epoch_ms (DELAYED exists)
+  bool versions_have_application_name = false; // application_versions.application_name
+  bool queues_have_application_name = false;   // queues.application_name
+  bool queues_have_worker_concurrency = false;
+  std::optional<int64_t> migration;            // dbos_migrations.version, when readable
+};
+
+// One group of in-flight workflow_status rows, as the report query returns them.
+struct InFlightGroup {
+  std::optional<std::string> version;  // NULL: enqueued by a client, not yet claimed by a version
+  std::optional<std::string> queue;    // NULL or '' (old Go SDK): not queued
+  std::string executor;                // executor_id; '' when NULL
+  InFlightStatus status = InFlightStatus::kPending;
+  int64_t count = 0;
+  int64_t oldest_created_at_ms = 0;
+};
+
+// A row of application_versions.
+struct RegisteredVersion {
+  std::string name;
+  int64_t version_timestamp_ms = 0;
+  int64_t created_at_ms = 0;
+};
+
+// A row of the queues table.
+struct QueueConfig {
+  std::string name;
+  std::optional<int64_t> concurrency;
+  std::optional<int64_t> worker_concurrency;
+};
+
+// Everything read from the database in one consistent snapshot.
+struct Snapshot {
+  SchemaShape shape;
+  int64_t as_of_ms = 0;  // the database's now() at the snapshot
+  std::optional<std::string> application;  // --application, when it applied
+  bool application_filter_ignored = false; // --application given but no application_name column
+  std::vector<InFlightGroup> groups;
+  std::vector<RegisteredVersion> registered;
+  std::vector<QueueConfig> queues;
+  // Versions asked about and proven, by a lookup of workflow history, to have workflow_status rows.
+  std::set<std::string> versions_with_history;
+  // Versions that lookup covered (found or not), so a reader can tell "checked" from "not asked".
+  std::set<std::string> versions_probed;
+};
+
+// The verdict for one application version.
+struct VersionReport {
+  std::string version;
+  bool known = false;
+  bool latest = false;
+  bool patching = false;
+  bool drained = false;
+  std::optional<int64_t> registered_at_ms;
+  std::optional<std::string> reason;  // why not drained, when not because of in-flight work
+  std::optional<std::string> note;    // other caveats (patching mode, unknown version let through)
+  StatusCounts in_flight;             // includes unassigned rows for the latest version
+  StatusCounts not_queued;
+  std::map<std::string, StatusCounts> queues;
+  std::map<std::string, StatusCounts> executors;
+  int64_t unassigned_in_flight = 0;   // how many of in_flight are NULL-version rows
+  std::optional<int64_t> oldest_in_flight_ms;
+};
+
+// Totals for one queue across all versions (for KEDA and metrics).
+struct QueueReport {
+  std::string name;
+  bool registered = false;  // in the queues table
+  std::optional<int64_t> concurrency;
+  std::optional<int64_t> worker_concurrency;
+  StatusCounts in_flight;
+};
+
+// The whole answer for one snapshot.
+struct Report {
+  int64_t as_of_ms = 0;
+  SchemaShape shape;
+  std::optional<std::string> application;
+  bool application_filter_ignored = false;
+  std::optional<std::string> latest_version;
+  StatusCounts unassigned;
+  std::map<std::string, StatusCounts> unassigned_queues;
+  std::vector<VersionReport> versions;  // registered first (oldest first), then the others by name
+  std::map<std::string, QueueReport> queues;
+  std::set<std::string> versions_probed;
+};
+
+}  // namespace dbos_drain

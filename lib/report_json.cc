@@ -1,0 +1,95 @@
+#include "report_json.h"
+
+#include <ctime>
+
+#include "drain_policy.h"
+
+namespace dbos_drain {
+
+using nlohmann::json;
+
+std::string FormatTimestamp(int64_t epoch_ms) {
+  std::time_t secs = static_cast<std::time_t>(epoch_ms / 1000);
+  int ms = static_cast<int>(epoch_ms % 1000);
+  if (ms < 0) {
+    ms += 1000;
+    --secs;
+  }
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  return buf;
+}
+
+json CountsToJson(const StatusCounts& c) {
+  return json{{"pending", c.pending}, {"enqueued", c.enqueued}, {"delayed", c.delayed}, {"total", c.total()}};
+}
+
+namespace {
+json CountsMap(const std::map<std::string, StatusCounts>& m) {
+  json out = json::object();
+  for (const auto& [k, c] : m) out[k] = CountsToJson(c);
+  return out;
+}
+json OptionalString(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
+}  // namespace
+
+json VersionToJson(const VersionReport& v, int64_t as_of_ms) {
+  json out{
+      {"version", v.version},
+      {"known", v.known},
+      {"latest", v.latest},
+      {"registered_at", v.registered_at_ms ? json(FormatTimestamp(*v.registered_at_ms)) : json(nullptr)},
+      {"patching", v.patching},
+      {"drained", v.drained},
+      {"reason", OptionalString(v.reason)},
+      {"note", OptionalString(v.note)},
+      {"summary", SummaryLine(v, as_of_ms)},
+      {"in_flight", CountsToJson(v.in_flight)},
+      {"not_queued", CountsToJson(v.not_queued)},
+      {"queues", CountsMap(v.queues)},
+      {"executors", CountsMap(v.executors)},
+      {"unassigned_in_flight", v.unassigned_in_flight},
+  };
+  if (v.oldest_in_flight_ms) {
+    out["oldest_in_flight_at"] = FormatTimestamp(*v.oldest_in_flight_ms);
+    out["oldest_in_flight_age_seconds"] = std::max<int64_t>(0, as_of_ms - *v.oldest_in_flight_ms) / 1000.0;
+  } else {
+    out["oldest_in_flight_at"] = nullptr;
+    out["oldest_in_flight_age_seconds"] = nullptr;
+  }
+  return out;
+}
+
+json ReportToJson(const Report& r) {
+  json schema{
+      {"name", r.shape.schema},
+      {"database", r.shape.database},
+      {"migration", r.shape.migration ? json(*r.shape.migration) : json(nullptr)},
+      {"has_application_versions", r.shape.has_application_versions},
+      {"has_queues", r.shape.has_queues},
+      {"has_application_name", r.shape.has_application_name},
+      {"has_delay_until", r.shape.has_delay_until},
+  };
+  json unassigned = CountsToJson(r.unassigned);
+  unassigned["queues"] = CountsMap(r.unassigned_queues);
+  json versions = json::array();
+  for (const auto& v : r.versions) versions.push_back(VersionToJson(v, r.as_of_ms));
+  return json{
+      {"as_of", FormatTimestamp(r.as_of_ms)},
+      {"application", OptionalString(r.application)},
+      {"application_filter_ignored", r.application_filter_ignored},
+      {"schema", schema},
+      {"latest_version", OptionalString(r.latest_version)},
+      {"unassigned", unassigned},
+      {"versions", versions},
+  };
+}
+
+std::string DumpJson(const json& document, int indent) {
+  return document.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace dbos_drain

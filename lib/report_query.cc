@@ -1,0 +1,60 @@
+#include "report_query.h"
+
+namespace dbos_drain {
+
+std::string QualifiedTable(const std::string& schema, const std::string& table) {
+  std::string out = "\"";
+  for (char c : schema) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"." + table;
+}
+
+std::string BuildReportQuery(const SchemaShape& shape, bool application_scoped) {
+  const std::string ws = QualifiedTable(shape.schema, "workflow_status");
+  const bool scope_ws = application_scoped && shape.has_application_name;
+  const std::string ws_scope = scope_ws ? " AND (application_name = $1 OR application_name IS NULL)" : "";
+  auto in_flight = [&](const std::string& status_filter) {
+    return "SELECT 'g'::text AS kind, application_version AS version, NULLIF(queue_name, '') AS queue,"
+           " COALESCE(executor_id, '') AS executor, status, count(*)::bigint AS n,"
+           " min(created_at)::bigint AS a, NULL::bigint AS b"
+           " FROM " + ws + " WHERE " + status_filter + ws_scope +
+           " GROUP BY application_version, NULLIF(queue_name, ''), COALESCE(executor_id, ''), status";
+  };
+  // Two branches so each status set matches the predicate of its own partial index.
+  std::string sql = in_flight("status IN ('ENQUEUED', 'PENDING')");
+  sql += "\nUNION ALL\n" + in_flight("status = 'DELAYED'");
+  if (shape.has_application_versions) {
+    bool scope = scope_ws && shape.versions_have_application_name;
+    sql += "\nUNION ALL\nSELECT 'v', version_name, NULL, NULL, NULL, NULL, version_timestamp::bigint, created_at::bigint FROM " +
+           QualifiedTable(shape.schema, "application_versions") +
+           (scope ? " WHERE (application_name = $1 OR application_name IS NULL)" : "");
+  }
+  if (shape.has_queues) {
+    bool scope = scope_ws && shape.queues_have_application_name;
+    sql += "\nUNION ALL\nSELECT 'q', NULL, name, NULL, NULL, NULL, concurrency::bigint, " +
+           std::string(shape.queues_have_worker_concurrency ? "worker_concurrency::bigint" : "NULL::bigint") +
+           " FROM " + QualifiedTable(shape.schema, "queues") +
+           (scope ? " WHERE (application_name = $1 OR application_name IS NULL)" : "");
+  }
+  sql += "\nUNION ALL\nSELECT 'n', NULL, NULL, NULL, NULL, NULL, (extract(epoch FROM now()) * 1000)::bigint, NULL";
+  return sql;
+}
+
+std::string BuildHistoryProbeQuery(const SchemaShape& shape, bool application_scoped) {
+  const bool scope = application_scoped && shape.has_application_name;
+  return "SELECT v FROM unnest($1::text[]) AS v WHERE EXISTS (SELECT 1 FROM " +
+         QualifiedTable(shape.schema, "workflow_status") + " WHERE application_version = v" +
+         (scope ? " AND (application_name = $2 OR application_name IS NULL)" : "") + ")";
+}
+
+const char* const kSchemaShapeQuery =
+    "SELECT c.relname::text, a.attname::text, current_database()::text"
+    " FROM pg_catalog.pg_class c"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+    " WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+    " AND c.relname IN ('workflow_status', 'application_versions', 'queues', 'dbos_migrations')";
+
+}  // namespace dbos_drain

@@ -1,0 +1,35 @@
+// The SQL dbos-drain runs, built to fit the detected schema shape. Pure string building, so the
+// exact text is unit-tested and EXPLAINed by the benchmark.
+//
+// The report query reads only in-flight rows, each status set through the partial index DBOS
+// keeps for it (ENQUEUED/PENDING: idx_workflow_status_in_flight[_v2]; DELAYED:
+// idx_workflow_status_delayed), groups them by version, queue, executor and status, and appends
+// the application_versions and queues rows and the database clock: one round trip, one snapshot.
+//
+// Result columns: kind ('g' group, 'v' registered version, 'q' queue, 'n' now), version, queue,
+// executor, status, n, a, b. For 'g': a = min(created_at). For 'v': a = version_timestamp,
+// b = created_at. For 'q': a = concurrency, b = worker_concurrency. For 'n': a = now in ms.
+// When application-scoped, $1 is the application name.
+#pragma once
+
+#include <string>
+
+#include "model.h"
+
+namespace dbos_drain {
+
+// "schema"."table" with the schema name quoted as an SQL identifier.
+std::string QualifiedTable(const std::string& schema, const std::string& table);
+
+std::string BuildReportQuery(const SchemaShape& shape, bool application_scoped);
+
+// Which of the versions in $1 (text[]) have at least one workflow_status row (scoped by $2 when
+// application_scoped). Used only for versions that the report query did not already prove known.
+std::string BuildHistoryProbeQuery(const SchemaShape& shape, bool application_scoped);
+
+// Reads the tables and columns that exist in schema $1 (pg_catalog, not information_schema:
+// information_schema hides tables the role cannot read, which would turn "permission denied"
+// into a misleading "not found").
+extern const char* const kSchemaShapeQuery;
+
+}  // namespace dbos_drain

@@ -1,0 +1,69 @@
+// Reading a DBOS system database: one connection, the schema shape detected once per
+// connection, one consistent read-only snapshot per Read(). Thin: it turns rows into a
+// Snapshot and database failures into DrainError; all judgement is in drain_policy.
+//
+// Contract:
+//  - Every read runs in a READ ONLY, REPEATABLE READ transaction with statement_timeout set;
+//    the session is also default_transaction_read_only. Nothing is ever written.
+//  - After any failure the connection is dropped; the next Read() reconnects and re-detects the
+//    schema (a table dropped or a database restored is seen afresh).
+//  - Errors never contain the password of the URL.
+//  - Not thread-safe, except Cancel(), which may be called from another thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection>
+
+#include "database_url.h"
+#include "model.h"
+
+
+namespace dbos_drain {
+
+struct ConnectionSettings {
+  std::string url;
+  std::string schema = "dbos";
+  std::optional<std::string> application;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds query_timeout{5000};
+};
+
+class SystemDatabase {
+ public:
+  // Throws DrainError(kConfig) when the URL cannot be parsed.
+  explicit SystemDatabase(ConnectionSettings settings);
+  ~SystemDatabase();
+  SystemDatabase(const SystemDatabase&) = delete;
+  SystemDatabase& operator=(const SystemDatabase&) = delete;
+
+  // Reads one snapshot. `probe_versions`: versions to look up in workflow history when the
+  // cheap report does not already show them (see BuildHistoryProbeQuery). Throws DrainError.
+  Snapshot Read(const std::vector<std::string>& probe_versions = {});
+
+  // Cancels a Read() in progress (from another thread); that Read() throws kQueryTimeout.
+  void Cancel();
+
+  // "host:port/dbname as user": where this reads from, for logs. Never has the password.
+  const std::string& description() const { return target_.description; }
+  const ConnectionSettings& settings() const { return settings_; }
+
+ private:
+  void Connect();
+  SchemaShape DetectShape();
+  [[noreturn]] void Fail(const std::exception& e, const char* during);
+
+  ConnectionSettings settings_;
+  ConnectionTarget target_;
+  std::unique_ptr<pqxx::connection> conn_;
+  std::mutex cancel_mutex_;  // guards conn_ pointer identity for Cancel()
+  SchemaShape shape_;
+  bool scoped_ = false;     // application filter applies to this schema
+};
+
+}  // namespace dbos_drain

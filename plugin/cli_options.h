@@ -1,0 +1,34 @@
+// Flags shared by every subcommand that reads the database, and the exit codes.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include "drain_policy.h"
+#include "system_database.h"
+
+namespace dbos_drain::cli {
+
+enum ExitCode { kExitDrained = 0, kExitNotDrained = 1, kExitError = 2 };
+
+// --database-url, --database-url-file, --schema, --application, --connect-timeout,
+// --query-timeout, --unknown-version.
+boost::program_options::options_description DatabaseOptions();
+
+// Throws DrainError(kConfig) for a missing URL or a bad duration.
+ConnectionSettings SettingsFromFlags(const boost::program_options::variables_map& vm);
+PolicyOptions PolicyFromFlags(const boost::program_options::variables_map& vm);
+
+// Parses a duration flag; throws DrainError(kConfig) naming the flag.
+std::chrono::milliseconds DurationFlag(const boost::program_options::variables_map& vm, const char* name);
+
+// Parses argv for a subcommand (args after the command name); unknown flags are errors.
+// Returns false when --help was printed.
+bool ParseCommandLine(int argc, char** argv, const boost::program_options::options_description& visible,
+                      const boost::program_options::options_description& hidden,
+                      const boost::program_options::positional_options_description* positional,
+                      boost::program_options::variables_map& vm, const char* usage);
+
+// Checks version names given on the command line; throws DrainError(kConfig).
+void CheckVersionArgs(const std::vector<std::string>& versions);
+
+}  // namespace dbos_drain::cli

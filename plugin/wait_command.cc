@@ -1,0 +1,126 @@
+// dbos-drain wait VERSION... : poll until every named version has drained.
+// A database error is printed and retried at the next interval; it is never taken as drained.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "cli_options.h"
+#include "commands.h"
+#include "drain_error.h"
+#include "duration.h"
+
+namespace po = boost::program_options;
+
+namespace dbos_drain::cli {
+namespace {
+
+std::atomic<int> g_signal{0};
+extern "C" void OnSignal(int sig) { g_signal.store(sig); }
+
+// "v1: 3 pending, 4 enqueued; v2: drained"
+std::string Progress(const std::vector<VersionReport>& versions) {
+  std::string out;
+  for (const auto& v : versions) {
+    if (!out.empty()) out += "; ";
+    out += v.version + ": ";
+    if (v.drained) {
+      out += "drained";
+    } else if (!v.known) {
+      out += "unknown version";
+    } else {
+      out += std::to_string(v.in_flight.total()) + " in flight (" + std::to_string(v.in_flight.pending) + " pending, " +
+             std::to_string(v.in_flight.enqueued) + " enqueued, " + std::to_string(v.in_flight.delayed) + " delayed)";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int RunWait(int argc, char** argv) {
+  po::options_description opts("Options");
+  opts.add_options()
+      ("timeout", po::value<std::string>()->default_value("1h")->value_name("DURATION"), "give up after this long (exit 1)")
+      ("interval", po::value<std::string>()->default_value("10s")->value_name("DURATION"), "time between reads");
+  opts.add(DatabaseOptions());
+  po::options_description hidden;
+  hidden.add_options()("versions", po::value<std::vector<std::string>>());
+  po::positional_options_description pos;
+  pos.add("versions", -1);
+  po::variables_map vm;
+  if (!ParseCommandLine(argc, argv, opts, hidden, &pos, vm,
+                        "Usage: dbos-drain wait VERSION... [--timeout 1h] [--interval 10s] [options]\n\n"
+                        "Polls until every named version has drained.\n"
+                        "Exit status: 0 drained, 1 timed out (or interrupted: 130 SIGINT, 143 SIGTERM), 2 error.")) {
+    return kExitDrained;
+  }
+  if (!vm.count("versions")) throw DrainError(ErrorCode::kConfig, "wait needs at least one VERSION (see --help)");
+  const auto named = vm["versions"].as<std::vector<std::string>>();
+  CheckVersionArgs(named);
+  const auto timeout = DurationFlag(vm, "timeout");
+  const auto interval = DurationFlag(vm, "interval");
+  ConnectionSettings settings = SettingsFromFlags(vm);
+  PolicyOptions policy = PolicyFromFlags(vm);
+  SystemDatabase db(settings);
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  const bool live = isatty(STDOUT_FILENO);
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + timeout;
+  std::string last_line;
+
+  while (true) {
+    std::string line;
+    bool drained = false;
+    try {
+      Report report = BuildReport(db.Read(named), policy);
+      std::vector<VersionReport> versions;
+      drained = true;
+      for (const auto& name : named) {
+        versions.push_back(FindVersion(report, name, policy));
+        drained = drained && versions.back().drained;
+      }
+      line = Progress(versions);
+    } catch (const DrainError& e) {
+      if (e.code() == ErrorCode::kConfig) throw;
+      line = std::string("database error, retrying in ") + FormatDuration(interval) + ": " + e.what();
+    }
+    auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    if (live) {
+      std::cout << "\r\033[K" << line << " [" << FormatAge(elapsed.count()) << "]" << std::flush;
+    } else if (line != last_line) {
+      std::cout << line << std::endl;
+    }
+    last_line = line;
+    if (drained) {
+      if (live) std::cout << "\n";
+      std::cout << "all drained: " << [&] {
+        std::string s;
+        for (const auto& n : named) s += (s.empty() ? "" : ", ") + n;
+        return s;
+      }() << std::endl;
+      return kExitDrained;
+    }
+    // Sleep until the next interval, waking for signals and the deadline.
+    const auto wake = std::min(std::chrono::steady_clock::now() + interval, deadline);
+    while (std::chrono::steady_clock::now() < wake && g_signal.load() == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (int sig = g_signal.load()) {
+      if (live) std::cout << "\n";
+      std::cerr << "dbos-drain: interrupted by signal " << sig << " before drained" << std::endl;
+      return 128 + sig;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      if (live) std::cout << "\n";
+      std::cerr << "dbos-drain: timed out after " << FormatDuration(timeout) << " waiting for drain: " << last_line << std::endl;
+      return kExitNotDrained;
+    }
+  }
+}
+
+}  // namespace dbos_drain::cli
