@@ -1,5 +1,7 @@
 #include "system_database.h"
 
+#include <sys/socket.h>
+
 #include <pqxx/pqxx>
 
 #include <set>
@@ -31,6 +33,14 @@ void SystemDatabase::Cancel() {
     } catch (...) {
       // Nothing to cancel, or the connection is already gone: the Read() fails on its own.
     }
+  }
+}
+
+void SystemDatabase::Abort() {
+  std::lock_guard<std::mutex> lock(cancel_mutex_);
+  if (conn_) {
+    int fd = conn_->sock();
+    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
   }
 }
 

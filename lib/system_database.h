@@ -49,6 +49,11 @@ class SystemDatabase {
   // Cancels a Read() in progress (from another thread); that Read() throws kQueryTimeout.
   void Cancel();
 
+  // Shuts the connection's socket down (from another thread): unblocks a Read() stuck on a
+  // server that no longer answers at all (frozen process, dead network), where even
+  // statement_timeout cannot fire. That Read() throws kDatabaseUnavailable.
+  void Abort();
+
   // "host:port/dbname as user": where this reads from, for logs. Never has the password.
   const std::string& description() const { return target_.description; }
   const ConnectionSettings& settings() const { return settings_; }

@@ -1,0 +1,134 @@
+#include "http_route.h"
+
+#include <vector>
+
+#include "names.h"
+
+namespace dbos_drain {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Route Bad(std::string why) {
+  Route r;
+  r.kind = RouteKind::kBadRequest;
+  r.error = std::move(why);
+  return r;
+}
+
+Route Method(const std::string& method, const char* allow, RouteKind kind) {
+  // `allow` is a ", "-separated list of methods; the request's must be one of them exactly.
+  Route r;
+  const std::string a = allow;
+  bool ok = false;
+  for (size_t p = 0; p <= a.size();) {
+    size_t comma = a.find(", ", p);
+    if (a.compare(p, (comma == std::string::npos ? a.size() : comma) - p, method) == 0 &&
+        (comma == std::string::npos ? a.size() : comma) - p == method.size()) {
+      ok = true;
+    }
+    if (comma == std::string::npos) break;
+    p = comma + 2;
+  }
+  if (ok) {
+    r.kind = kind;
+  } else {
+    r.kind = RouteKind::kMethodNotAllowed;
+    r.allow = a;
+  }
+  return r;
+}
+
+}  // namespace
+
+std::optional<std::string> PercentDecode(const std::string& in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return std::nullopt;
+    int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+Route RouteRequest(const std::string& method, const std::string& target) {
+  if (target.empty() || target[0] != '/') return Bad("the request target must be an absolute path");
+  if (target.size() > kMaxTargetBytes) return Bad("the request target is longer than 4096 bytes");
+  auto qpos = target.find('?');
+  std::string path = target.substr(0, qpos);
+  std::string query = qpos == std::string::npos ? "" : target.substr(qpos + 1);
+  if (path.find('#') != std::string::npos) path = path.substr(0, path.find('#'));
+
+  // Split on '/', keeping empty segments so "/v1//versions" does not match.
+  std::vector<std::string> seg;
+  size_t start = 1;
+  while (true) {
+    auto slash = path.find('/', start);
+    seg.push_back(path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  if (seg.size() > 1 && seg.back().empty()) seg.pop_back();  // tolerate one trailing slash
+
+  auto named = [&](RouteKind kind, const std::string& raw, const char* what) {
+    auto decoded = PercentDecode(raw);
+    if (!decoded) return Bad(std::string("the ") + what + " in the path has a broken percent-encoding");
+    if (auto why = CheckName(*decoded, what); !why.empty()) return Bad(why);
+    Route r = Method(method, "GET, HEAD", kind);
+    r.name = *decoded;
+    return r;
+  };
+
+  if (seg.size() == 1 && seg[0] == "healthz") return Method(method, "GET, HEAD", RouteKind::kHealthz);
+  if (seg.size() == 1 && seg[0] == "readyz") return Method(method, "GET, HEAD", RouteKind::kReadyz);
+  if (seg.size() == 1 && seg[0] == "metrics") return Method(method, "GET, HEAD", RouteKind::kMetrics);
+  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "versions") {
+    if (seg.size() == 2) return Method(method, "GET, HEAD", RouteKind::kVersions);
+    if (seg.size() == 3) return named(RouteKind::kVersion, seg[2], "version");
+    return Bad("a version is one path segment; encode '/' as %2F");
+  }
+  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "queues") {
+    if (seg.size() == 2) return Bad("name the queue: /v1/queues/{queue}");
+    if (seg.size() > 3) return Bad("a queue is one path segment; encode '/' as %2F");
+    Route r = named(RouteKind::kQueue, seg[2], "queue");
+    if (r.kind != RouteKind::kQueue) return r;
+    // The only query parameter: version=V.
+    size_t p = 0;
+    while (p <= query.size() && !query.empty()) {
+      auto amp = query.find('&', p);
+      std::string pair = query.substr(p, amp == std::string::npos ? std::string::npos : amp - p);
+      auto eq = pair.find('=');
+      std::string key = pair.substr(0, eq);
+      if (key == "version") {
+        if (eq == std::string::npos) return Bad("version= needs a value");
+        std::string raw = pair.substr(eq + 1);
+        for (auto& c : raw) if (c == '+') c = ' ';
+        auto v = PercentDecode(raw);
+        if (!v) return Bad("the version parameter has a broken percent-encoding");
+        if (auto why = CheckName(*v, "version"); !why.empty()) return Bad(why);
+        r.version = *v;
+      }
+      if (amp == std::string::npos) break;
+      p = amp + 1;
+    }
+    return r;
+  }
+  if (seg.size() == 3 && seg[0] == "v1" && seg[1] == "flagger" && seg[2] == "confirm-promotion") {
+    return Method(method, "POST", RouteKind::kFlaggerConfirmPromotion);
+  }
+  return Route{};
+}
+
+}  // namespace dbos_drain

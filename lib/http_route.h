@@ -1,0 +1,46 @@
+// Request routing for `dbos-drain serve`, as a pure function of method and request target, so
+// every path rule is unit-tested and fuzzed without a server.
+//
+// Routes (docs/report-format.md):
+//   GET  /healthz   GET /readyz   GET /metrics   GET /v1/versions
+//   GET  /v1/versions/{version}   GET /v1/queues/{queue}[?version=V]
+//   POST /v1/flagger/confirm-promotion
+// {version} and {queue} are one percent-decoded path segment: 1..255 bytes of valid UTF-8
+// without NUL. HEAD is answered like GET without a body.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace dbos_drain {
+
+enum class RouteKind {
+  kHealthz,
+  kReadyz,
+  kMetrics,
+  kVersions,
+  kVersion,
+  kQueue,
+  kFlaggerConfirmPromotion,
+  kNotFound,          // no such path
+  kMethodNotAllowed,  // path exists, method does not; `allow` says which do
+  kBadRequest,        // malformed target or parameter; `error` says why
+};
+
+struct Route {
+  RouteKind kind = RouteKind::kNotFound;
+  std::string name;                   // {version} or {queue}, decoded
+  std::optional<std::string> version; // ?version= for queues
+  std::string allow;                  // for kMethodNotAllowed: "GET, HEAD"
+  std::string error;                  // for kBadRequest
+};
+
+inline constexpr size_t kMaxTargetBytes = 4096;
+
+// Percent-decodes `in`; nullopt for a broken escape ("%4", "%zz"). '+' is left as is.
+std::optional<std::string> PercentDecode(const std::string& in);
+
+// Routes `method` and the raw request target (path and optional query, still encoded).
+Route RouteRequest(const std::string& method, const std::string& target);
+
+}  // namespace dbos_drain

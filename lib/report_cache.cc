@@ -1,0 +1,201 @@
+#include "report_cache.h"
+
+#include <algorithm>
+
+#include "report_json.h"
+
+namespace dbos_drain {
+
+namespace {
+constexpr std::chrono::milliseconds kMinBackoff{100};
+constexpr std::chrono::milliseconds kMaxBackoff{1000};
+constexpr auto kWatchExpiry = std::chrono::minutes(10);
+}  // namespace
+
+ReportCache::ReportCache(Reader reader, Aborter aborter, PolicyOptions policy, Options options, Observer observer)
+    : reader_(std::move(reader)),
+      aborter_(std::move(aborter)),
+      policy_(policy),
+      options_(options),
+      observer_(std::move(observer)) {
+  refresher_ = std::thread([this] { RefreshLoop(); });
+  // The watchdog aborts a read that hangs (a frozen server ignores statement_timeout).
+  watchdog_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopping_) {
+      refreshed_.wait_for(lock, std::chrono::milliseconds(200));
+      if (refreshing_ && Clock::now() - refresh_started_ > options_.abort_after && aborter_) {
+        refresh_started_ = Clock::now();  // abort once per abort_after
+        lock.unlock();
+        aborter_();
+        lock.lock();
+      }
+    }
+  });
+}
+
+ReportCache::~ReportCache() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_refresher_.notify_all();
+  refreshed_.notify_all();
+  if (aborter_) aborter_();
+  refresher_.join();
+  watchdog_.join();
+}
+
+bool ReportCache::Fresh(const CachedReport& r, Clock::time_point now) const {
+  return now - r.fetched_at < options_.refresh;
+}
+
+std::shared_ptr<const CachedReport> ReportCache::Peek() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (current_ && Clock::now() - current_->fetched_at < options_.max_staleness) return current_;
+  return nullptr;
+}
+
+uint64_t ReportCache::refresh_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return refresh_count_;
+}
+
+ReportCache::Result ReportCache::Get(const std::string& version) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto now = Clock::now();
+  if (!version.empty() && current_) {
+    const Report& r = current_->report;
+    bool shown = std::any_of(r.versions.begin(), r.versions.end(), [&](const VersionReport& v) { return v.version == version; });
+    if (!shown || watched_.count(version)) {
+      auto it = watched_.find(version);
+      if (it != watched_.end()) {
+        it->second.last_asked = now;
+      } else if (watched_.size() < options_.max_watched_versions) {
+        watched_[version].last_asked = now;
+      }
+    }
+  }
+  if (current_ && Fresh(*current_, now)) return {current_, std::nullopt};
+
+  // Stale (or nothing yet): join the refresh in flight, or start one unless backing off after
+  // a failure. If no fresh report results, a report within max_staleness is still served;
+  // past that bound the caller gets the error.
+  auto within_bound = [&](Clock::time_point t) {
+    return current_ && t - current_->fetched_at < options_.max_staleness;
+  };
+  if (!refreshing_ && now < next_attempt_ && last_error_) {
+    if (within_bound(now)) return {current_, std::nullopt};
+    return {nullptr, last_error_};
+  }
+  if (!refreshing_) {
+    refresh_requested_ = true;
+    wake_refresher_.notify_one();
+  }
+  const uint64_t seen = generation_;
+  bool done = refreshed_.wait_for(lock, options_.wait_timeout, [&] { return generation_ != seen || stopping_; });
+  now = Clock::now();
+  if (current_ && Fresh(*current_, now)) return {current_, std::nullopt};
+  if (within_bound(now)) return {current_, std::nullopt};
+  if (!done) {
+    return {nullptr, DrainError(ErrorCode::kQueryTimeout,
+                                "the database did not answer within " + std::to_string(options_.wait_timeout.count()) +
+                                    " ms and the last report is older than the staleness bound")};
+  }
+  if (last_error_) return {nullptr, last_error_};
+  return {nullptr, DrainError(ErrorCode::kDatabaseUnavailable, "no report could be read")};
+}
+
+std::vector<std::string> ReportCache::ProbeList(Clock::time_point now) {
+  std::vector<std::string> out;
+  for (auto it = watched_.begin(); it != watched_.end();) {
+    if (now - it->second.last_asked > kWatchExpiry) {
+      it = watched_.erase(it);
+      continue;
+    }
+    if (!it->second.last_probed || now - *it->second.last_probed >= options_.probe_interval) out.push_back(it->first);
+    ++it;
+  }
+  return out;
+}
+
+std::shared_ptr<CachedReport> ReportCache::Encode(Snapshot snapshot, std::chrono::milliseconds took, Clock::time_point now) {
+  // Versions found in history by an earlier probe (within probe_interval) stay known until re-probed.
+  for (const auto& [name, w] : watched_) {
+    if (w.found && !snapshot.versions_probed.count(name)) snapshot.versions_with_history.insert(name);
+  }
+  auto cached = std::make_shared<CachedReport>();
+  cached->report = BuildReport(snapshot, policy_);
+  cached->fetched_at = now;
+  cached->query_duration = took;
+  std::string as_of = FormatTimestamp(cached->report.as_of_ms);
+  cached->report_json = DumpJson(ReportToJson(cached->report));
+  for (const auto& v : cached->report.versions) {
+    auto doc = VersionToJson(v, cached->report.as_of_ms);
+    doc["as_of"] = as_of;
+    cached->version_json[v.version] = DumpJson(doc);
+  }
+  return cached;
+}
+
+void ReportCache::RefreshLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    wake_refresher_.wait(lock, [&] { return refresh_requested_ || stopping_; });
+    if (stopping_) return;
+    refresh_requested_ = false;
+    refreshing_ = true;
+    refresh_started_ = Clock::now();
+    ++refresh_count_;
+    auto probe = ProbeList(refresh_started_);
+    lock.unlock();
+
+    std::shared_ptr<CachedReport> fresh;
+    std::optional<DrainError> error;
+    auto start = Clock::now();
+    Snapshot snapshot;
+    try {
+      snapshot = reader_(probe);
+    } catch (const DrainError& e) {
+      error = e;
+    } catch (const std::exception& e) {
+      error = DrainError(ErrorCode::kQueryFailed, e.what());
+    }
+    auto end = Clock::now();
+
+    lock.lock();
+    if (!error) {
+      for (const auto& name : snapshot.versions_probed) {
+        auto it = watched_.find(name);
+        if (it == watched_.end()) continue;
+        it->second.last_probed = end;
+        it->second.found = snapshot.versions_with_history.count(name) > 0;
+      }
+      try {
+        fresh = Encode(std::move(snapshot), std::chrono::duration_cast<std::chrono::milliseconds>(end - start), end);
+      } catch (const std::exception& e) {
+        error = DrainError(ErrorCode::kQueryFailed, std::string("cannot encode the report: ") + e.what());
+      }
+    }
+    if (fresh) {
+      current_ = fresh;
+      last_error_.reset();
+      backoff_ = std::chrono::milliseconds(0);
+      next_attempt_ = end;
+    } else {
+      last_error_ = error;
+      backoff_ = std::clamp(backoff_ * 2, kMinBackoff, kMaxBackoff);
+      next_attempt_ = end + backoff_;
+    }
+    refreshing_ = false;
+    ++generation_;
+    refreshed_.notify_all();
+    if (observer_) {
+      lock.unlock();
+      observer_(fresh.get(), error ? &*error : nullptr);
+      lock.lock();
+    }
+  }
+}
+
+}  // namespace dbos_drain

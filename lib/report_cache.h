@@ -1,0 +1,122 @@
+// Serves the latest drain report to any number of concurrent callers while the database sees
+// at most one report query per refresh interval.
+//
+// Contract:
+//  - A report younger than `refresh` is served from memory; no caller touches the database.
+//  - When it is older, the first caller starts one refresh on the cache's own thread and every
+//    caller that arrives meanwhile waits for that same refresh (single flight), at most
+//    `wait_timeout` (then: kQueryTimeout). No caller ever runs a query of its own.
+//  - When a refresh fails or does not finish within `wait_timeout`, the last report is still
+//    served while it is younger than `max_staleness` (a short database blip does not flap
+//    answers); past that bound it is never returned and the caller gets the error. So a cached
+//    "drained" can never outlive that bound.
+//  - After a failed refresh, the next one starts no sooner than a backoff (100 ms doubling to
+//    1 s), so a down database is retried often enough to recover within ~1 s of coming back
+//    without being hammered; callers in between get the last error.
+//  - A refresh that hangs past `abort_after` (a frozen server, a dead network) is aborted by
+//    closing its socket; the reader then reconnects.
+//  - Versions that callers ask about and the report does not know are "watched": the next
+//    refreshes look them up in workflow history (at most every `probe_interval` each), so an
+//    old-schema version that only has finished workflows becomes known.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "drain_error.h"
+#include "drain_policy.h"
+#include "model.h"
+
+namespace dbos_drain {
+
+// A report with what the HTTP layer needs precomputed once per refresh.
+struct CachedReport {
+  Report report;
+  std::chrono::steady_clock::time_point fetched_at;
+  std::chrono::milliseconds query_duration{0};
+  std::string report_json;  // the full report, without age_seconds (callers splice it in)
+  std::map<std::string, std::string> version_json;  // per version entry + as_of, without age_seconds
+};
+
+class ReportCache {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Reader = std::function<Snapshot(const std::vector<std::string>& probe_versions)>;
+  using Aborter = std::function<void()>;
+  // Called after each refresh attempt (for logs and metrics): the new report or the error.
+  using Observer = std::function<void(const CachedReport*, const DrainError*)>;
+
+  struct Options {
+    std::chrono::milliseconds refresh{2000};
+    std::chrono::milliseconds max_staleness{11000};
+    std::chrono::milliseconds wait_timeout{6000};
+    std::chrono::milliseconds abort_after{12000};
+    std::chrono::milliseconds probe_interval{30000};
+    size_t max_watched_versions = 1000;
+  };
+
+  struct Result {
+    std::shared_ptr<const CachedReport> report;  // set on success
+    std::optional<DrainError> error;              // set on failure
+  };
+
+  ReportCache(Reader reader, Aborter aborter, PolicyOptions policy, Options options, Observer observer = nullptr);
+  ~ReportCache();  // stops the refresh thread (waits for a running read to finish or abort)
+
+  // The current report, refreshing first when it is older than `refresh`.
+  // `version`: a version the caller is about to look up (may become watched).
+  Result Get(const std::string& version = "");
+
+  // The current report if it is within max_staleness, without triggering a refresh.
+  std::shared_ptr<const CachedReport> Peek() const;
+
+  // Number of report reads started so far (for tests and metrics).
+  uint64_t refresh_count() const;
+
+  const Options& options() const { return options_; }
+
+ private:
+  struct Watch {
+    Clock::time_point last_asked;
+    std::optional<Clock::time_point> last_probed;
+    bool found = false;
+  };
+
+  void RefreshLoop();
+  bool Fresh(const CachedReport& r, Clock::time_point now) const;
+  std::vector<std::string> ProbeList(Clock::time_point now);
+  std::shared_ptr<CachedReport> Encode(Snapshot snapshot, std::chrono::milliseconds took, Clock::time_point now);
+
+  Reader reader_;
+  Aborter aborter_;
+  PolicyOptions policy_;
+  Options options_;
+  Observer observer_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_refresher_;
+  std::condition_variable refreshed_;
+  std::shared_ptr<const CachedReport> current_;
+  std::optional<DrainError> last_error_;
+  uint64_t generation_ = 0;     // bumped after each refresh attempt
+  bool refresh_requested_ = false;
+  bool refreshing_ = false;
+  Clock::time_point refresh_started_{};
+  Clock::time_point next_attempt_{};  // backoff after failures
+  std::chrono::milliseconds backoff_{0};
+  uint64_t refresh_count_ = 0;
+  bool stopping_ = false;
+  std::map<std::string, Watch> watched_;
+  std::thread refresher_;
+  std::thread watchdog_;
+};
+
+}  // namespace dbos_drain

@@ -1,0 +1,73 @@
+#include "auth_token.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "drain_error.h"
+
+namespace dbos_drain {
+namespace {
+
+std::string TrimToken(const std::string& s) {
+  const char* ws = " \t\r\n";
+  auto b = s.find_first_not_of(ws);
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+long long NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+bool ConstantTimeEquals(const std::string& a, const std::string& b) {
+  // Length is not secret enough to matter, but compare over the longer length anyway.
+  const size_t n = std::max(a.size(), b.size());
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char x = i < a.size() ? a[i] : 0, y = i < b.size() ? b[i] : 0;
+    diff |= x ^ y;
+  }
+  return diff == 0;
+}
+
+AuthToken::AuthToken(std::string path) : path_(std::move(path)) {
+  ReloadIfChanged();
+  if (token_.empty()) throw DrainError(ErrorCode::kConfig, "--auth-token-file " + path_ + " is missing or empty");
+}
+
+void AuthToken::ReloadIfChanged() {
+  struct stat st {};
+  if (stat(path_.c_str(), &st) != 0) return;  // keep the last token while a Secret is being swapped
+  long long mtime = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+  if (mtime == mtime_ns_ && st.st_size == size_) return;
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return;
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  std::string token = TrimToken(buf.str());
+  if (token.empty()) return;
+  token_ = token;
+  mtime_ns_ = mtime;
+  size_ = st.st_size;
+}
+
+bool AuthToken::Check(const std::string& header) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // stat() at most every 500 ms: cheap under load, quick enough for rotation.
+  long long now = NowMs();
+  if (now - last_check_ms_ >= 500) {
+    last_check_ms_ = now;
+    ReloadIfChanged();
+  }
+  static const std::string kPrefix = "Bearer ";
+  if (header.size() <= kPrefix.size() || header.compare(0, kPrefix.size(), kPrefix) != 0) return false;
+  return ConstantTimeEquals(header.substr(kPrefix.size()), token_);
+}
+
+}  // namespace dbos_drain

@@ -1,0 +1,37 @@
+// The listener: cpprest's http_listener converting to and from the library-free HttpRequest /
+// HttpResponse of api.h. Nothing else lives here.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api.h"
+
+namespace dbos_drain {
+
+struct TlsFiles {
+  std::string cert_file;
+  std::string key_file;
+};
+
+class HttpServer {
+ public:
+  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+  // `listen`: http://HOST:PORT or https://HOST:PORT (then `tls` is required).
+  // Throws DrainError(kConfig) for a bad URL; Open() throws when the port cannot be bound.
+  HttpServer(const std::string& listen, std::optional<TlsFiles> tls, Handler handler, Logger& log);
+  ~HttpServer();
+
+  void Open();
+  // Stops accepting and waits for requests in flight.
+  void Close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dbos_drain
