@@ -6,6 +6,7 @@
 #include <memory>
 #include <regex>
 #include <sstream>
+#include <vector>
 
 #include "drain_error.h"
 
@@ -27,6 +28,31 @@ std::string QuoteConninfoValue(const std::string& v) {
     out += c;
   }
   return out + "'";
+}
+
+// What in `url` may be a password, for scrubbing libpq's parse errors: they quote the offending
+// token (`invalid percent-encoded token: "pa%zz"`), and a URL that did not parse has no parsed
+// password to redact. The userinfo after the first ':' (libpq ends it at the first '@' or '/')
+// and every password=VALUE (URL query or key=value string).
+std::vector<std::string> PasswordCandidates(const std::string& url) {
+  std::vector<std::string> out;
+  auto scheme = url.find("://");
+  if (scheme != std::string::npos) {
+    auto start = scheme + 3;
+    auto end = url.find_first_of("@/", start);
+    if (end != std::string::npos && url[end] == '@') {
+      auto colon = url.find(':', start);
+      if (colon != std::string::npos && colon < end) out.push_back(url.substr(colon + 1, end - colon - 1));
+    }
+  }
+  static const std::regex kPasswordValue(R"(password\s*=\s*('(\\.|[^'])*'?|[^&\s]+))", std::regex::icase);
+  for (std::sregex_iterator it(url.begin(), url.end(), kPasswordValue), done; it != done; ++it) {
+    std::string value = (*it)[1].str();
+    out.push_back(value);
+    if (value.size() >= 2 && value.front() == '\'') out.push_back(value.substr(1, value.size() - 2));
+    if (!value.empty() && value.front() == '\'') out.push_back(value.substr(1));
+  }
+  return out;
 }
 
 }  // namespace
@@ -62,6 +88,7 @@ ConnectionTarget ParseConnectionTarget(const std::string& url, std::chrono::mill
     std::string message = err ? Trim(err) : "out of memory";
     if (err) PQfreemem(err);
     // libpq's message quotes the offending part of the URL; scrub anything password-like.
+    for (const auto& candidate : PasswordCandidates(url)) message = RedactSecrets(message, candidate);
     throw DrainError(ErrorCode::kConfig, "invalid database URL: " + RedactSecrets(message, ""));
   }
   ConnectionTarget target;
