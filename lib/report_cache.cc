@@ -61,6 +61,11 @@ uint64_t ReportCache::refresh_count() const {
   return refresh_count_;
 }
 
+bool ReportCache::ever_succeeded() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ever_succeeded_;
+}
+
 ReportCache::Result ReportCache::Get(const std::string& version) {
   std::unique_lock<std::mutex> lock(mu_);
   auto now = Clock::now();
@@ -179,6 +184,7 @@ void ReportCache::RefreshLoop() {
     }
     if (fresh) {
       current_ = fresh;
+      ever_succeeded_ = true;
       last_error_.reset();
       backoff_ = std::chrono::milliseconds(0);
       next_attempt_ = end;

@@ -81,6 +81,9 @@ class ReportCache {
   // Number of report reads started so far (for tests and metrics).
   uint64_t refresh_count() const;
 
+  // True once any refresh has succeeded (the database answered and the schema was recognized).
+  bool ever_succeeded() const;
+
   const Options& options() const { return options_; }
 
  private:
@@ -113,6 +116,7 @@ class ReportCache {
   Clock::time_point next_attempt_{};  // backoff after failures
   std::chrono::milliseconds backoff_{0};
   uint64_t refresh_count_ = 0;
+  bool ever_succeeded_ = false;
   bool stopping_ = false;
   std::map<std::string, Watch> watched_;
   std::thread refresher_;
