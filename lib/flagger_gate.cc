@@ -1,0 +1,308 @@
+#include "flagger_gate.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "names.h"
+#include "report_json.h"
+
+namespace dbos_drain {
+namespace {
+
+using nlohmann::json;
+
+GateError Error(int status, const char* code, std::string message) { return GateError{status, code, std::move(message)}; }
+
+std::string Trim(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
+  return s.substr(b, e - b);
+}
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// A value from the request quoted for a message, on one line and not too long.
+std::string Quote(const std::string& s) {
+  std::string shown = s.size() > 80 ? s.substr(0, 80) + "..." : s;
+  return "\"" + OneLine(shown) + "\"";
+}
+
+// nlohmann's parse error text without its "[json.exception.parse_error.101] " prefix.
+std::string ParseErrorText(const std::string& what) {
+  auto p = what.find("] ");
+  return OneLine(p == std::string::npos ? what : what.substr(p + 2));
+}
+
+std::optional<GateError> StringField(const json& doc, const char* key, std::string& out) {
+  auto it = doc.find(key);
+  if (it == doc.end()) return std::nullopt;
+  if (!it->is_string()) {
+    return Error(400, "bad_request", std::string("\"") + key + "\" must be a string, got " + it->type_name());
+  }
+  out = it->get<std::string>();
+  return std::nullopt;
+}
+
+std::optional<GateError> ParseVersions(const std::string& text, std::vector<std::string>& out) {
+  if (Trim(text).empty()) {
+    return Error(400, "bad_request",
+                 "metadata.version is empty: name the version(s) that must drain, comma-separated, or omit "
+                 "it to check every version but the latest");
+  }
+  size_t start = 0;
+  while (true) {
+    size_t comma = text.find(',', start);
+    std::string item = Trim(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (item.empty()) {
+      return Error(400, "bad_request", "metadata.version " + Quote(text) + " has an empty entry (a stray comma?)");
+    }
+    if (auto why = CheckName(item, "version"); !why.empty()) {
+      return Error(400, "bad_request", "metadata.version: " + OneLine(why));
+    }
+    if (std::find(out.begin(), out.end(), item) == out.end()) out.push_back(item);
+    if (out.size() > kMaxGateVersions) {
+      return Error(400, "bad_request",
+                   "metadata.version names more than " + std::to_string(kMaxGateVersions) + " versions");
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return std::nullopt;
+}
+
+json ResultJson(const VersionReport& v, int64_t as_of_ms) {
+  json r{{"version", v.version},
+         {"known", v.known},
+         {"latest", v.latest},
+         {"drained", v.drained},
+         {"summary", SummaryLine(v, as_of_ms)},
+         {"reason", v.reason ? json(*v.reason) : json(nullptr)},
+         {"in_flight", CountsToJson(v.in_flight)},
+         {"unassigned_enqueued", v.unassigned_in_flight}};
+  if (v.oldest_in_flight_ms) {
+    r["oldest_in_flight_age_seconds"] = std::max<int64_t>(0, as_of_ms - *v.oldest_in_flight_ms) / 1000.0;
+  } else {
+    r["oldest_in_flight_age_seconds"] = nullptr;
+  }
+  return r;
+}
+
+}  // namespace
+
+std::string GatePayload::Canary() const {
+  return (namespace_.empty() ? std::string("?") : namespace_) + "/" + (name.empty() ? std::string("?") : name);
+}
+
+bool IsJsonContentType(const std::string& content_type) {
+  std::string media = Lower(Trim(content_type.substr(0, content_type.find(';'))));
+  return media == "application/json";
+}
+
+std::string OneLine(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  char buf[16];
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      // C1 control characters (U+0080..U+009F), NEL among them.
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(text[i + 1]));
+      out += buf;
+      ++i;
+    } else if (c == 0xe2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+               (static_cast<unsigned char>(text[i + 2]) == 0xa8 || static_cast<unsigned char>(text[i + 2]) == 0xa9)) {
+      // U+2028 LINE SEPARATOR, U+2029 PARAGRAPH SEPARATOR.
+      out += static_cast<unsigned char>(text[i + 2]) == 0xa8 ? "\\u2028" : "\\u2029";
+      i += 2;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::variant<GatePayload, GateError> ParseGateRequest(const std::string& content_type, const std::string& body,
+                                                      bool body_too_large) {
+  if (body_too_large || body.size() > kMaxGateBodyBytes) {
+    return Error(413, "payload_too_large",
+                 "the request body is larger than 64 KiB; Flagger's webhook payload is a few hundred bytes");
+  }
+  if (!IsJsonContentType(content_type)) {
+    return Error(415, "unsupported_media_type",
+                 "Content-Type must be application/json (Flagger sends it), got " +
+                     (content_type.empty() ? std::string("none") : Quote(content_type)));
+  }
+  if (Trim(body).empty()) {
+    return Error(400, "bad_request", "the request body is empty; expected Flagger's JSON webhook payload");
+  }
+  json doc;
+  try {
+    doc = json::parse(body);
+  } catch (const json::parse_error& e) {
+    return Error(400, "bad_request", "the request body is not valid JSON: " + ParseErrorText(e.what()));
+  }
+  if (!doc.is_object()) {
+    return Error(400, "bad_request",
+                 std::string("the request body must be a JSON object (Flagger's webhook payload), got ") + doc.type_name());
+  }
+  GatePayload p;
+  if (auto e = StringField(doc, "name", p.name)) return *e;
+  if (auto e = StringField(doc, "namespace", p.namespace_)) return *e;
+  if (auto e = StringField(doc, "phase", p.phase)) return *e;
+  if (auto e = StringField(doc, "checksum", p.checksum)) return *e;
+  auto meta = doc.find("metadata");
+  if (meta != doc.end()) {
+    if (!meta->is_object()) {
+      return Error(400, "bad_request",
+                   std::string("\"metadata\" must be an object of strings, got ") + meta->type_name());
+    }
+    for (auto it = meta->begin(); it != meta->end(); ++it) {
+      if (!it->is_string()) {
+        return Error(400, "bad_request",
+                     "metadata." + OneLine(it.key()) + " must be a string (Flagger's metadata is a map of strings), got " +
+                         it->type_name());
+      }
+      p.metadata[it.key()] = it->get<std::string>();
+    }
+  }
+  if (auto v = p.metadata.find("version"); v != p.metadata.end()) {
+    if (auto e = ParseVersions(v->second, p.versions)) return *e;
+  }
+  if (auto a = p.metadata.find("application"); a != p.metadata.end()) {
+    if (auto why = CheckName(a->second, "application"); !why.empty()) {
+      return Error(400, "bad_request", "metadata.application: " + OneLine(why));
+    }
+    p.application = a->second;
+  }
+  return p;
+}
+
+std::optional<GateError> CheckGateApplication(const GatePayload& payload,
+                                              const std::optional<std::string>& server_application) {
+  if (!payload.application || payload.application == server_application) return std::nullopt;
+  if (server_application) {
+    return Error(422, "unprocessable",
+                 "metadata.application is " + Quote(*payload.application) + " but this dbos-drain serves application " +
+                     Quote(*server_application) + " (--application); point the webhook at the dbos-drain of " +
+                     Quote(*payload.application) + " or correct metadata.application");
+  }
+  return Error(422, "unprocessable",
+               "metadata.application is " + Quote(*payload.application) +
+                   " but this dbos-drain reads every application in the database (it has no --application); start "
+                   "it with --application " + Quote(*payload.application) +
+                   ", or remove metadata.application to check versions across all applications");
+}
+
+std::variant<GateSelection, GateError> SelectGateVersions(const GatePayload& payload, const Report& report) {
+  GateSelection s;
+  s.latest = report.latest_version;
+  if (!payload.versions.empty()) {
+    s.versions = payload.versions;
+    return s;
+  }
+  const std::string table = report.shape.schema + ".application_versions";
+  if (!report.shape.has_application_versions) {
+    return Error(422, "unprocessable",
+                 "metadata.version is required: this system database has no " + OneLine(table) +
+                     " table (an older DBOS SDK), so dbos-drain cannot tell the latest version; set metadata.version "
+                     "to the version(s) that must drain (the old primary's)");
+  }
+  if (!report.latest_version) {
+    return Error(422, "unprocessable",
+                 "metadata.version is required: no version is registered in " + OneLine(table) +
+                     (report.application ? " for application " + Quote(*report.application) : std::string()) +
+                     " yet, so there is no latest version to exclude; set metadata.version to the version(s) that "
+                     "must drain");
+  }
+  s.all_but_latest = true;
+  for (const auto& v : report.versions) {
+    if (v.version != *report.latest_version) s.versions.push_back(v.version);
+  }
+  return s;
+}
+
+GateVerdict DecideGate(const GateSelection& selection, const Report& report, const PolicyOptions& policy) {
+  GateVerdict verdict;
+  verdict.drained = true;
+  std::vector<std::string> blocking;
+  size_t not_drained = 0;
+  for (const auto& name : selection.versions) {
+    VersionReport v = FindVersion(report, name, policy);
+    if (!v.drained) {
+      verdict.drained = false;
+      if (++not_drained <= kMaxSummaryVersions) blocking.push_back(SummaryLine(v, report.as_of_ms));
+    }
+    verdict.versions.push_back(std::move(v));
+  }
+  std::string summary;
+  if (!verdict.drained) {
+    for (const auto& line : blocking) summary += (summary.empty() ? "" : "; ") + line;
+    if (not_drained > blocking.size()) {
+      summary += "; and " + std::to_string(not_drained - blocking.size()) + " more versions not drained";
+    }
+  } else if (verdict.versions.empty()) {
+    summary = "nothing to drain: " + (selection.latest ? *selection.latest : std::string("?")) +
+              " is the latest version and no other version is known";
+  } else if (verdict.versions.size() == 1) {
+    summary = SummaryLine(verdict.versions.front(), report.as_of_ms);
+  } else {
+    std::string names;
+    for (const auto& v : verdict.versions) names += (names.empty() ? "" : ", ") + v.version;
+    summary = names + " drained: nothing in flight";
+  }
+  verdict.summary = OneLine(summary);
+  return verdict;
+}
+
+GateAnswer GateBody(const GatePayload& payload, const GateSelection& selection, const GateVerdict& verdict,
+                    const Report& report, double age_seconds) {
+  json versions = json::array();
+  json results = json::array();
+  for (const auto& v : verdict.versions) {
+    versions.push_back(v.version);
+    results.push_back(ResultJson(v, report.as_of_ms));
+  }
+  json doc{{"drained", verdict.drained},
+           {"message", verdict.summary},
+           {"versions", versions},
+           {"selection", selection.all_but_latest ? "all_but_latest" : "metadata.version"},
+           {"latest_version", selection.latest ? json(*selection.latest) : json(nullptr)},
+           {"application", report.application ? json(*report.application) : json(nullptr)},
+           {"results", results},
+           {"canary", {{"name", payload.name}, {"namespace", payload.namespace_}, {"checksum", payload.checksum}}},
+           {"as_of", FormatTimestamp(report.as_of_ms)},
+           {"age_seconds", std::round(age_seconds * 1000.0) / 1000.0}};
+  GateAnswer a;
+  if (verdict.drained) {
+    a.status = 200;
+    a.content_type = "application/json";
+    a.body = DumpJson(doc);
+  } else {
+    a.status = 409;
+    a.content_type = "text/plain; charset=utf-8";
+    a.body = verdict.summary + "\n" + DumpJson(doc) + "\n";
+  }
+  return a;
+}
+
+}  // namespace dbos_drain
