@@ -1,10 +1,33 @@
-// GET /metrics: Prometheus text exposition. (Being written: issue 5.)
+// GET /metrics: Prometheus text exposition 0.0.4 (families: lib/prometheus_text.h).
+//
+// The version and queue series come from the same report as GET /v1/versions, through
+// ctx.cache.Get(): a scrape shares the cache's single refresh and waits at most the cache's
+// bound (--query-timeout + 1 s) for a slow database. When no report within the staleness bound
+// can be had, the scrape still answers 200 with dbos-drain's own metrics and
+// dbos_drain_database_up 0, and without any version or queue series (never stale ones).
 #include "api.h"
+#include "prometheus_text.h"
 
 namespace dbos_drain {
 
-HttpResponse ServeMetrics(const ApiContext&, const Route&) {
-  return ErrorResponse(501, "not_implemented", "metrics are not implemented yet");
+HttpResponse ServeMetrics(const ApiContext& ctx, const Route&) {
+  auto result = ctx.cache.Get();
+  PrometheusInput in;
+  in.service = ctx.metrics.Get();
+  in.build_version = ctx.build_version;
+  if (result.report) {
+    in.report = &result.report->report;
+    const auto age = std::chrono::steady_clock::now() - result.report->fetched_at;
+    in.report_age_seconds = std::chrono::duration<double>(age).count();
+    // Up when the last read succeeded. A report younger than the refresh interval is the
+    // newest read's result (no read starts before then), even if the read observer that sets
+    // service.database_up has not run yet.
+    in.database_up = in.service.database_up || age < ctx.cache.options().refresh;
+  }
+  HttpResponse r;
+  r.content_type = kPrometheusContentType;
+  r.body = EncodePrometheus(in);
+  return r;
 }
 
 }  // namespace dbos_drain

@@ -1,0 +1,249 @@
+#include "prometheus_text.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <utility>
+#include <vector>
+
+namespace dbos_drain {
+namespace {
+
+using Labels = std::vector<std::pair<const char*, std::string>>;
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not one.
+size_t Utf8Length(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  if (c < 0x80) return 1;
+  size_t n;
+  if (c >= 0xc2 && c <= 0xdf) n = 2;
+  else if (c >= 0xe0 && c <= 0xef) n = 3;
+  else if (c >= 0xf0 && c <= 0xf4) n = 4;
+  else return 0;
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+  }
+  if (c == 0xe0 && b(i + 1) < 0xa0) return 0;   // overlong
+  if (c == 0xed && b(i + 1) > 0x9f) return 0;   // surrogates
+  if (c == 0xf0 && b(i + 1) < 0x90) return 0;   // overlong
+  if (c == 0xf4 && b(i + 1) > 0x8f) return 0;   // > U+10FFFF
+  return n;
+}
+
+class Writer {
+ public:
+  // Starts a family: HELP and TYPE lines.
+  void Family(const char* name, const char* type, const char* help) {
+    out_ += "# HELP ";
+    out_ += name;
+    out_ += ' ';
+    out_ += help;  // constant text without '\\' or newlines
+    out_ += "\n# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+  }
+
+  void Sample(const char* name, const Labels& labels, double value) {
+    out_ += name;
+    if (!labels.empty()) {
+      out_ += '{';
+      bool first = true;
+      for (const auto& [k, v] : labels) {
+        if (!first) out_ += ',';
+        first = false;
+        out_ += k;
+        out_ += "=\"";
+        out_ += EscapeLabelValue(v);
+        out_ += '"';
+      }
+      out_ += '}';
+    }
+    out_ += ' ';
+    out_ += FormatSampleValue(value);
+    out_ += '\n';
+  }
+
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+void StatusSamples(Writer& w, const char* name, Labels labels, const StatusCounts& c) {
+  labels.emplace_back("status", "");
+  const std::pair<const char*, int64_t> parts[] = {{"pending", c.pending}, {"enqueued", c.enqueued}, {"delayed", c.delayed}};
+  for (const auto& [status, n] : parts) {
+    labels.back().second = status;
+    w.Sample(name, labels, static_cast<double>(n));
+  }
+}
+
+void SelfMetrics(Writer& w, const PrometheusInput& in) {
+  w.Family("dbos_drain_build_info", "gauge", "Build information of dbos-drain; always 1.");
+  w.Sample("dbos_drain_build_info", {{"version", in.build_version}}, 1);
+
+  w.Family("dbos_drain_database_up", "gauge",
+           "1 when the last read of the DBOS system database succeeded and its report is served, else 0.");
+  w.Sample("dbos_drain_database_up", {}, in.database_up ? 1 : 0);
+
+  const auto& s = in.service;
+  if (s.last_success_unix_seconds) {
+    w.Family("dbos_drain_last_successful_read_timestamp_seconds", "gauge",
+             "Unix time of the last successful read of the system database.");
+    w.Sample("dbos_drain_last_successful_read_timestamp_seconds", {}, *s.last_success_unix_seconds);
+  }
+
+  w.Family("dbos_drain_report_query_duration_seconds", "histogram",
+           "Duration of successful report reads from the system database.");
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < ServiceMetrics::kQueryBuckets.size(); ++i) {
+    cumulative += s.query.buckets[i];
+    w.Sample("dbos_drain_report_query_duration_seconds_bucket",
+             {{"le", FormatSampleValue(ServiceMetrics::kQueryBuckets[i])}}, static_cast<double>(cumulative));
+  }
+  w.Sample("dbos_drain_report_query_duration_seconds_bucket", {{"le", "+Inf"}}, static_cast<double>(s.query.count));
+  w.Sample("dbos_drain_report_query_duration_seconds_sum", {}, s.query.sum_seconds);
+  w.Sample("dbos_drain_report_query_duration_seconds_count", {}, static_cast<double>(s.query.count));
+
+  if (!s.read_errors_by_code.empty()) {
+    w.Family("dbos_drain_report_read_errors_total", "counter",
+             "Failed reads of the system database, by error code (docs/report-format.md).");
+    for (const auto& [code, n] : s.read_errors_by_code) {
+      w.Sample("dbos_drain_report_read_errors_total", {{"code", code}}, static_cast<double>(n));
+    }
+  }
+
+  if (!s.requests.empty()) {
+    w.Family("dbos_drain_http_requests_total", "counter", "HTTP requests answered, by route and status code.");
+    for (const auto& [key, n] : s.requests) {
+      w.Sample("dbos_drain_http_requests_total", {{"route", key.first}, {"code", std::to_string(key.second)}},
+               static_cast<double>(n));
+    }
+  }
+}
+
+void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
+  w.Family("dbos_drain_report_age_seconds", "gauge", "Age of the report the version and queue series come from.");
+  w.Sample("dbos_drain_report_age_seconds", {}, age_seconds);
+
+  w.Family("dbos_drain_version_in_flight_workflows", "gauge",
+           "Workflows of an application version not finished, by queue (\"\" = not queued) and status. The latest "
+           "version includes the unassigned (NULL-version) rows its workers will dequeue.");
+  for (const auto& v : r.versions) {
+    StatusSamples(w, "dbos_drain_version_in_flight_workflows", {{"version", v.version}, {"queue", ""}}, v.not_queued);
+    for (const auto& [queue, counts] : v.queues) {
+      StatusSamples(w, "dbos_drain_version_in_flight_workflows", {{"version", v.version}, {"queue", queue}}, counts);
+    }
+  }
+
+  w.Family("dbos_drain_version_drained", "gauge", "1 when the application version has drained, else 0.");
+  for (const auto& v : r.versions) w.Sample("dbos_drain_version_drained", {{"version", v.version}}, v.drained ? 1 : 0);
+
+  w.Family("dbos_drain_version_latest", "gauge",
+           "1 for the latest version registered in application_versions, else 0.");
+  for (const auto& v : r.versions) w.Sample("dbos_drain_version_latest", {{"version", v.version}}, v.latest ? 1 : 0);
+
+  w.Family("dbos_drain_version_oldest_in_flight_age_seconds", "gauge",
+           "Age of the version's oldest in-flight workflow (by created_at, on the database's clock); 0 when none.");
+  for (const auto& v : r.versions) {
+    const double age = v.oldest_in_flight_ms ? std::max<int64_t>(0, r.as_of_ms - *v.oldest_in_flight_ms) / 1000.0 : 0;
+    w.Sample("dbos_drain_version_oldest_in_flight_age_seconds", {{"version", v.version}}, age);
+  }
+
+  if (!r.queues.empty()) {
+    w.Family("dbos_drain_queue_in_flight_workflows", "gauge",
+             "Workflows in a queue not finished, all versions and unassigned rows together, by status.");
+    for (const auto& [name, q] : r.queues) {
+      StatusSamples(w, "dbos_drain_queue_in_flight_workflows", {{"queue", name}}, q.in_flight);
+    }
+  }
+  bool any_worker = false, any_global = false;
+  for (const auto& [name, q] : r.queues) {
+    any_worker = any_worker || q.worker_concurrency.has_value();
+    any_global = any_global || q.concurrency.has_value();
+  }
+  if (any_worker) {
+    w.Family("dbos_drain_queue_worker_concurrency", "gauge",
+             "The queue's per-worker concurrency from the queues table (absent when not set).");
+    for (const auto& [name, q] : r.queues) {
+      if (q.worker_concurrency) w.Sample("dbos_drain_queue_worker_concurrency", {{"queue", name}}, *q.worker_concurrency);
+    }
+  }
+  if (any_global) {
+    w.Family("dbos_drain_queue_concurrency", "gauge",
+             "The queue's global concurrency from the queues table (absent when not set).");
+    for (const auto& [name, q] : r.queues) {
+      if (q.concurrency) w.Sample("dbos_drain_queue_concurrency", {{"queue", name}}, *q.concurrency);
+    }
+  }
+
+  w.Family("dbos_drain_unassigned_workflows", "gauge",
+           "Workflows with a NULL application version (enqueued by a client, taken only by the latest version), by "
+           "queue (\"\" = not queued) and status.");
+  StatusCounts not_queued = r.unassigned;
+  for (const auto& [queue, counts] : r.unassigned_queues) {
+    not_queued.pending -= counts.pending;
+    not_queued.enqueued -= counts.enqueued;
+    not_queued.delayed -= counts.delayed;
+  }
+  StatusSamples(w, "dbos_drain_unassigned_workflows", {{"queue", ""}}, not_queued);
+  for (const auto& [queue, counts] : r.unassigned_queues) {
+    StatusSamples(w, "dbos_drain_unassigned_workflows", {{"queue", queue}}, counts);
+  }
+}
+
+}  // namespace
+
+std::string EscapeLabelValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (size_t i = 0; i < value.size();) {
+    const char c = value[i];
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      size_t n = Utf8Length(value, i);
+      if (n == 0) {
+        out += "\xef\xbf\xbd";  // U+FFFD
+        ++i;
+        continue;
+      }
+      out.append(value.data() + i, n);
+      i += n;
+      continue;
+    }
+    ++i;
+  }
+  return out;
+}
+
+std::string FormatSampleValue(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  if (value == std::floor(value) && std::fabs(value) < 9007199254740992.0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(value));
+    return buf;
+  }
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, value);
+  return std::string(buf, res.ptr);
+}
+
+std::string EncodePrometheus(const PrometheusInput& input) {
+  Writer w;
+  SelfMetrics(w, input);
+  if (input.report) ReportMetrics(w, *input.report, input.report_age_seconds);
+  return w.Take();
+}
+
+}  // namespace dbos_drain

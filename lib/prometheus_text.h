@@ -1,0 +1,51 @@
+// GET /metrics as Prometheus' text exposition format 0.0.4, as a pure function of the report and
+// dbos-drain's own counters. No I/O: plugin/metrics_endpoint.cc gathers the inputs.
+//
+// Families (every name prefixed dbos_drain_; units in the name; counters end in _total):
+//   build_info{version}                                 gauge, always 1
+//   database_up                                         gauge 0/1
+//   last_successful_read_timestamp_seconds              gauge (absent until the first success)
+//   report_query_duration_seconds                       histogram
+//   report_read_errors_total{code}                      counter (absent until the first error)
+//   http_requests_total{route,code}                     counter
+//   Only with a report (within the staleness bound):
+//   report_age_seconds                                  gauge
+//   version_in_flight_workflows{version,queue,status}   gauge
+//   version_drained{version}                            gauge
+//   version_latest{version}                             gauge
+//   version_oldest_in_flight_age_seconds{version}       gauge
+//   queue_in_flight_workflows{queue,status}             gauge
+//   queue_worker_concurrency{queue}                     gauge (where the queues table has it)
+//   queue_concurrency{queue}                            gauge (where the queues table has it)
+//   unassigned_workflows{queue,status}                  gauge
+// status is pending|enqueued|delayed; queue="" means not queued.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "model.h"
+#include "service_metrics.h"
+
+namespace dbos_drain {
+
+inline constexpr const char* kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+struct PrometheusInput {
+  const Report* report = nullptr;  // null: no report to show (database unreadable past the bound)
+  double report_age_seconds = 0;
+  bool database_up = false;
+  ServiceMetrics::Snapshot service;
+  std::string build_version;
+};
+
+std::string EncodePrometheus(const PrometheusInput& input);
+
+// A label value with '\\', '"' and newline escaped, and invalid UTF-8 replaced by U+FFFD.
+std::string EscapeLabelValue(std::string_view value);
+
+// A sample value: integers without a fraction, others in the shortest exact form, "+Inf",
+// "-Inf", "NaN".
+std::string FormatSampleValue(double value);
+
+}  // namespace dbos_drain
