@@ -17,6 +17,17 @@ bool HasColumn(const std::map<std::string, std::set<std::string>>& tables, const
   return it != tables.end() && it->second.count(column) > 0;
 }
 
+// The SQLSTATE of an error. libpqxx 6 throws some of its typed exceptions without one
+// (insufficient_privilege, too_many_connections, ...): recover it from the type.
+std::string SqlState(const pqxx::sql_error& e) {
+  if (!e.sqlstate().empty()) return e.sqlstate();
+  if (dynamic_cast<const pqxx::insufficient_privilege*>(&e)) return "42501";
+  if (dynamic_cast<const pqxx::too_many_connections*>(&e)) return "53300";
+  if (dynamic_cast<const pqxx::undefined_table*>(&e)) return "42P01";
+  if (dynamic_cast<const pqxx::undefined_column*>(&e)) return "42703";
+  return "";
+}
+
 }  // namespace
 
 SystemDatabase::SystemDatabase(ConnectionSettings settings)
@@ -63,7 +74,7 @@ void SystemDatabase::Abort() {
                      std::string("cannot reach the DBOS system database while ") + during + where + ": " + clean(e.what()));
   }
   if (auto* se = dynamic_cast<const pqxx::sql_error*>(&e)) {
-    const std::string& state = se->sqlstate();
+    const std::string state = SqlState(*se);
     if (state == "57014") {
       throw DrainError(ErrorCode::kQueryTimeout,
                        std::string("query timed out after ") + std::to_string(settings_.query_timeout.count()) +
@@ -161,7 +172,7 @@ SchemaShape SystemDatabase::DetectShape() {
       if (!r.empty() && !r[0][0].is_null()) shape.migration = r[0][0].as<int64_t>();
       txn.commit();
     } catch (const pqxx::sql_error& e) {
-      if (e.sqlstate() != "42501") throw;
+      if (SqlState(e) != "42501") throw;
     }
   }
   return shape;
