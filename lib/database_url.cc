@@ -118,6 +118,8 @@ ConnectionTarget ParseConnectionTarget(const std::string& url, std::chrono::mill
   std::string where = host.empty() ? (hostaddr.empty() ? "localhost" : hostaddr) : host;
   target.description = where + ":" + (port.empty() ? "5432" : port) + "/" + (dbname.empty() ? (user.empty() ? "?" : user) : dbname);
   if (!user.empty()) target.description += " as " + user;
+  // A host, database or user name can contain the password's text; never print it even then.
+  target.description = RedactSecrets(target.description, target.password);
   return target;
 }
 
