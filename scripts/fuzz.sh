@@ -19,7 +19,13 @@ for dir in fuzz/corpus/*/; do
   fi
   if [ "${FUZZ_SECONDS:-0}" -gt 0 ]; then
     scratch="$BUILD/corpus/$(basename "$dir")"; mkdir -p "$scratch"
-    "$BUILD/fuzz/$target" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$scratch" "$dir" 2>&1 | tail -5
+    if "$BUILD/fuzz/$target" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -artifact_prefix="$BUILD/" \
+        "$scratch" "$dir" >"$BUILD/$target.fuzz.log" 2>&1; then
+      grep -E "number_of_executed_units|new_units_added" "$BUILD/$target.fuzz.log" | sed "s/^/fuzz: $target: /"
+    else
+      echo "fuzz: $target found a failure (input saved under $BUILD/crash-*; add it to $dir once fixed):"
+      tail -30 "$BUILD/$target.fuzz.log"; failed=$((failed + 1))
+    fi
   fi
 done
 echo "fuzz: $passed passed, $failed failed"
