@@ -1,0 +1,115 @@
+// The SQL text dbos-drain runs (lib/report_query.h). The database tests run it for real; these
+// pin the properties that matter: partial-index predicates, scoping, quoting, shape fitting.
+#include <catch2/catch.hpp>
+
+#include "policy_fixtures.h"
+#include "report_query.h"
+
+using namespace dbos_drain;
+using namespace dbos_drain::unit;
+
+namespace {
+
+size_t Count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (auto pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + needle.size())) ++n;
+  return n;
+}
+
+// The in-flight branches: the parts of the UNION that read workflow_status.
+std::vector<std::string> InFlightBranches(const std::string& sql) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    size_t end = sql.find("\nUNION ALL\n", start);
+    std::string part = sql.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (part.find(".workflow_status") != std::string::npos) out.push_back(part);
+    if (end == std::string::npos) break;
+    start = end + 11;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("each status branch matches the predicate of its partial index", "[query]") {
+  for (bool scoped : {false, true}) {
+    std::string sql = BuildReportQuery(NewestShape(), scoped);
+    auto branches = InFlightBranches(sql);
+    REQUIRE(branches.size() == 2);
+    // idx_workflow_status_in_flight[_v2] ... WHERE status IN ('ENQUEUED', 'PENDING')
+    CHECK_THAT(branches[0], Catch::Contains("WHERE status IN ('ENQUEUED', 'PENDING')"));
+    // idx_workflow_status_delayed ... WHERE status = 'DELAYED'
+    CHECK_THAT(branches[1], Catch::Contains("WHERE status = 'DELAYED'"));
+    for (const auto& b : branches) {
+      CHECK_THAT(b, Catch::Contains("GROUP BY application_version, NULLIF(queue_name, ''), COALESCE(executor_id, ''), status"));
+      CHECK_THAT(b, Catch::Contains("min(created_at)"));
+      CHECK_THAT(b, !Catch::Contains("application_version ="));  // no index on it: never filter by it
+    }
+  }
+}
+
+TEST_CASE("application scoping adds $1 only where the column exists", "[query]") {
+  std::string unscoped = BuildReportQuery(NewestShape(), false);
+  CHECK(Count(unscoped, "$1") == 0);
+  CHECK_THAT(unscoped, !Catch::Contains("application_name"));
+
+  std::string scoped = BuildReportQuery(NewestShape(), true);
+  // Both workflow_status branches, application_versions and queues.
+  CHECK(Count(scoped, "(application_name = $1 OR application_name IS NULL)") == 4);
+  for (const auto& b : InFlightBranches(scoped)) {
+    CHECK_THAT(b, Catch::Contains("AND (application_name = $1 OR application_name IS NULL)"));
+  }
+
+  SchemaShape no_column = NewestShape();
+  no_column.has_application_name = false;
+  CHECK(Count(BuildReportQuery(no_column, true), "$1") == 0);
+
+  SchemaShape only_ws = NewestShape();
+  only_ws.versions_have_application_name = false;
+  only_ws.queues_have_application_name = false;
+  CHECK(Count(BuildReportQuery(only_ws, true), "$1") == 2);
+}
+
+TEST_CASE("optional tables are read only when they exist", "[query]") {
+  std::string newest = BuildReportQuery(NewestShape(), false);
+  CHECK_THAT(newest, Catch::Contains("FROM \"dbos\".application_versions"));
+  CHECK_THAT(newest, Catch::Contains("FROM \"dbos\".queues"));
+  CHECK_THAT(newest, Catch::Contains("worker_concurrency::bigint"));
+  CHECK_THAT(newest, Catch::Contains("SELECT 'n'"));
+
+  std::string old = BuildReportQuery(OldShape(), true);
+  CHECK_THAT(old, !Catch::Contains("application_versions"));
+  CHECK_THAT(old, !Catch::Contains("queues"));
+  CHECK_THAT(old, Catch::Contains("SELECT 'n'"));
+
+  SchemaShape no_worker = NewestShape();
+  no_worker.queues_have_worker_concurrency = false;
+  CHECK_THAT(BuildReportQuery(no_worker, false), !Catch::Contains("worker_concurrency"));
+}
+
+TEST_CASE("the schema name is quoted as an identifier", "[query]") {
+  CHECK(QualifiedTable("dbos", "workflow_status") == "\"dbos\".workflow_status");
+  CHECK(QualifiedTable("my\"schema", "queues") == "\"my\"\"schema\".queues");
+  SchemaShape s = NewestShape();
+  s.schema = "Sys \"x\"; DROP TABLE t; --";
+  std::string sql = BuildReportQuery(s, false);
+  CHECK_THAT(sql, Catch::Contains("FROM \"Sys \"\"x\"\"; DROP TABLE t; --\".workflow_status"));
+  CHECK(Count(sql, "FROM \"Sys \"\"x\"\"; DROP TABLE t; --\".") == 4);
+}
+
+TEST_CASE("the history probe takes the versions as one text[] parameter", "[query]") {
+  std::string probe = BuildHistoryProbeQuery(NewestShape(), false);
+  CHECK_THAT(probe, Catch::Contains("unnest($1::text[])"));
+  CHECK_THAT(probe, Catch::Contains("FROM \"dbos\".workflow_status WHERE application_version = v"));
+  CHECK(Count(probe, "$2") == 0);
+  CHECK_THAT(BuildHistoryProbeQuery(NewestShape(), true), Catch::Contains("(application_name = $2 OR application_name IS NULL)"));
+  CHECK(Count(BuildHistoryProbeQuery(OldShape(), true), "$2") == 0);
+}
+
+TEST_CASE("the schema is detected from pg_catalog with the schema as a parameter", "[query]") {
+  std::string q = kSchemaShapeQuery;
+  CHECK_THAT(q, Catch::Contains("pg_catalog.pg_class"));
+  CHECK_THAT(q, !Catch::Contains("information_schema"));
+  CHECK_THAT(q, Catch::Contains("n.nspname = $1"));
+}
