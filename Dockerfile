@@ -39,8 +39,8 @@ RUN set -eux; \
         libcpprest2.10 libpqxx-6.4 libboost-program-options1.74.0 libssl3 ca-certificates; \
     apt-get clean; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt/* /var/log/dpkg.log; \
-    groupadd --system --gid 10001 dbos-drain; \
-    useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
+    groupadd --gid 10001 dbos-drain; \
+    useradd --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home --no-log-init \
         --shell /usr/sbin/nologin dbos-drain
 COPY --from=build /out/dbos-drain /usr/local/bin/dbos-drain
 

@@ -12,16 +12,18 @@
 #   scripts/container-test.sh
 #
 # Idempotent: installs podman, runc, debootstrap, jq, curl and PostgreSQL 15 with apt when missing.
-# Removes every container, secret and database it started, even on failure. The images are KEPT as
-# a build cache (base image, the dbos-drain image, podman's layer cache); remove them with
-#   podman rmi -f localhost/dbos-drain:test localhost/debian:bookworm-slim && podman image prune -f
+# Removes every container, secret, temporary file and database it started, even on failure. The
+# images are KEPT as the build cache of the next run (about 0.8 GB in /var/lib/containers): the base
+# image, localhost/dbos-drain:test and its build stage localhost/dbos-drain:test-build; the images a
+# run replaces are removed. To free the space:
+#   podman rmi -f localhost/dbos-drain:test localhost/dbos-drain:test-build localhost/debian:bookworm-slim
 # When podman cannot start a container on this machine at all, it prints a SKIPPED banner and
 # exits 0; every other failure exits non-zero.
 #
 # Environment (all optional):
 #   DBOS_DRAIN_IMAGE          tag to build             (localhost/dbos-drain:test)
-#   DBOS_DRAIN_BASE_IMAGE     BASE_IMAGE build arg     (localhost/debian:bookworm-slim, made here
-#                             with debootstrap when missing; any other name must already exist)
+#   DBOS_DRAIN_BASE_IMAGE     BASE_IMAGE build arg     (localhost/debian:bookworm-slim; a missing
+#                             localhost/... image is made with debootstrap, any other must exist)
 #   DBOS_DRAIN_IMAGE_MAX_MB   size budget in MB        (150)
 #   DBOS_DRAIN_NO_CACHE=1     build without podman's layer cache (to time a cold build)
 set -euo pipefail
@@ -35,15 +37,19 @@ MAX_MB=${DBOS_DRAIN_IMAGE_MAX_MB:-150}
 RUN_OPTS=(--runtime runc --ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
 SECRET_PATH=/run/secrets/database-url
 
-T0=$(date +%s.%N)
+T0=${DBOS_DRAIN_CT_T0:-$(date +%s.%N)}; export DBOS_DRAIN_CT_T0=$T0
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}'; }
 log() { printf 'container-test [%6.1fs] %s\n' "$(since "$T0")" "$*" >&2; }
-die() { log "FAIL: $*"; exit 1; }
+# Each passed check is counted in a file shared with the inner part (it runs in another process).
+PASSED_FILE=${DBOS_DRAIN_CT_PASSED:-}
+ok() { log "ok: $*"; [ -z "$PASSED_FILE" ] || echo x >>"$PASSED_FILE"; }
+passed() { if [ -n "$PASSED_FILE" ]; then wc -l <"$PASSED_FILE" | tr -d ' '; else echo 0; fi; }
+die() { log "FAIL: $*"; echo "container-test: $(passed) passed, 1 failed"; exit 1; }
 banner() {
   local line; line=$(printf '%*s' 78 '' | tr ' ' '!')
   printf '\n%s\n!!! %s\n%s\n\n' "$line" "$*" "$line" >&2
 }
-skip() { banner "SKIPPED: $* -- the container image was NOT tested"; exit 0; }
+skip() { banner "SKIPPED: $* -- the container image was NOT tested" 2>&1; echo "container-test: 0 passed, 0 failed, 1 skipped"; exit 0; }
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 
 # ---------------------------------------------------------------------------------------------
@@ -68,6 +74,8 @@ if [ "${1:-}" = "--inside-postgres" ]; then
     log "loading demo data with scripts/load-demo.sh"
     "$REPO/scripts/load-demo.sh" "$DB_URL" >"$WORK/load-demo.log" 2>&1 \
       || { cat "$WORK/load-demo.log" >&2; die "scripts/load-demo.sh failed"; }
+    [ -n "$(psql -X -tA "$DB_URL" -c "SELECT to_regclass('dbos.workflow_status')")" ] \
+      || die "scripts/load-demo.sh $DB_URL left no dbos.workflow_status table in that database"
     EXPECT_VERSIONS=()
   else
     log "loading test/fixtures/schema-newest.sql and a few workflow_status rows (no scripts/load-demo.sh)"
@@ -101,12 +109,6 @@ SQL
     "$IMAGE" serve --listen "$BASE" --database-url-file "$SECRET_PATH" >/dev/null
   show_logs() { echo "----- container logs -----" >&2; podman logs "$NAME" >&2 2>&1 || true; echo "--------------------------" >&2; }
 
-  # uid of the running process, seen from the host (no user namespace: host uid == image uid)
-  PID=$(podman inspect -f '{{.State.Pid}}' "$NAME")
-  UID_IN=$(awk '/^Uid:/{print $2}' "/proc/$PID/status" 2>/dev/null || echo '?')
-  [ "$UID_IN" = 10001 ] || { show_logs; die "the server runs as uid $UID_IN, expected 10001"; }
-  log "ok: the server process runs as uid 10001"
-
   # --- readiness ---------------------------------------------------------------------------------
   code=000
   for _ in $(seq 1 150); do
@@ -118,20 +120,28 @@ SQL
     sleep 0.2
   done
   [ "$code" = 200 ] || { show_logs; die "GET /readyz answered $code, not 200, within 30 s"; }
-  log "ok: GET /readyz 200"
+  ok "GET /readyz 200"
+  # uid of the running process, seen from the host (no user namespace: host uid == image uid)
+  PID=$(podman inspect -f '{{.State.Pid}}' "$NAME")
+  UID_IN=$(awk '/^Uid:/{print $2}' "/proc/$PID/status" 2>/dev/null || echo '?')
+  [ "$UID_IN" = 10001 ] || { show_logs; die "the server runs as uid $UID_IN, expected 10001"; }
+  ok "the server process runs as uid 10001"
+
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$BASE/healthz" || true)
   [ "$code" = 200 ] || { show_logs; die "GET /healthz answered $code"; }
-  log "ok: GET /healthz 200"
+  ok "GET /healthz 200"
 
   code=$(curl -s -o "$WORK/versions.json" -w '%{http_code}' --max-time 10 "$BASE/v1/versions" || true)
   [ "$code" = 200 ] || { show_logs; cat "$WORK/versions.json" >&2 || true; die "GET /v1/versions answered $code"; }
   jq -e '.versions | type == "array"' "$WORK/versions.json" >/dev/null \
     || { head -c 2000 "$WORK/versions.json" >&2; die "GET /v1/versions is not JSON with a \"versions\" array"; }
+  jq -e '.versions | length > 0' "$WORK/versions.json" >/dev/null \
+    || { jq . "$WORK/versions.json" >&2; die "GET /v1/versions lists no version of the demo data"; }
   for v in "${EXPECT_VERSIONS[@]}"; do
     jq -e --arg v "$v" 'any(.versions[]; .version == $v)' "$WORK/versions.json" >/dev/null \
       || { jq . "$WORK/versions.json" >&2; die "version $v of the demo data is missing from /v1/versions"; }
   done
-  log "ok: GET /v1/versions: $(jq -c '[.versions[] | {version, drained}]' "$WORK/versions.json")"
+  ok "GET /v1/versions: $(jq -c '[.versions[] | {version, drained}]' "$WORK/versions.json")"
 
   # --- SIGTERM: podman stop sends it (the image's stop signal), then waits up to 10 s -----------
   t_stop0=$(date +%s.%N)
@@ -140,13 +150,31 @@ SQL
   rc=$(podman inspect -f '{{.State.ExitCode}}' "$NAME")
   [ "$rc" = 0 ] || { show_logs; die "after SIGTERM the container exited with code $rc, expected 0 (137 = killed after the timeout)"; }
   awk -v t="$t_stop" 'BEGIN{exit !(t < 5)}' || { show_logs; die "SIGTERM took ${t_stop}s to stop the server, expected < 5 s"; }
-  log "ok: SIGTERM -> exit code 0 after $t_stop s"
+  ok "SIGTERM -> exit code 0 after $t_stop s"
   exit 0
 fi
 
 # ---------------------------------------------------------------------------------------------
 # Outer part: tools, base image, image build, then the inner part under a throwaway PostgreSQL.
 # ---------------------------------------------------------------------------------------------
+ROOTFS= PROBE= BUILDING=0 PRE_EXT=
+cleanup_outer() {
+  if [ "$BUILDING" = 1 ]; then # an interrupted podman build leaves buildah working containers
+    for c in $(podman ps -a --external -q --no-trunc --filter name=working-container 2>/dev/null); do
+      grep -q -x "$c" <<<"$PRE_EXT" || podman rm -f "$c" >/dev/null 2>&1 || true
+    done
+  fi
+  if [ -n "$ROOTFS" ]; then # debootstrap may have been stopped with /proc and /sys mounted inside
+    umount -R "$ROOTFS/proc" 2>/dev/null || true; umount -R "$ROOTFS/sys" 2>/dev/null || true
+    rm -rf --one-file-system "$ROOTFS" "$ROOTFS.log"
+  fi
+  [ -z "$PROBE" ] || rm -rf "$PROBE"
+  [ -z "$PASSED_FILE" ] || rm -f "$PASSED_FILE"
+}
+trap cleanup_outer EXIT
+trap 'exit 130' INT TERM
+PASSED_FILE=$(mktemp /tmp/dbos-drain-ct-passed.XXXXXX); export DBOS_DRAIN_CT_PASSED=$PASSED_FILE
+
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 PKGS=(podman runc conmon debootstrap jq curl postgresql-15 postgresql-client-15)
 missing=()
@@ -162,7 +190,6 @@ fi
 # Can podman start a container here at all? Probe with a tiny root filesystem made of /bin/true
 # and its libraries, so the answer does not depend on any image.
 PROBE=$(mktemp -d /tmp/dbos-drain-ct-probe.XXXXXX)
-trap 'rm -rf "$PROBE"' EXIT
 mkdir -p "$PROBE/rootfs/bin"
 cp /bin/true "$PROBE/rootfs/bin/true"
 for lib in $(ldd /bin/true | grep -o '/[^ ]*'); do mkdir -p "$PROBE/rootfs$(dirname "$lib")"; cp -L "$lib" "$PROBE/rootfs$lib"; done
@@ -170,7 +197,7 @@ if ! podman run --rm "${RUN_OPTS[@]}" --network host --rootfs "$PROBE/rootfs" /b
   cat "$PROBE/out" >&2
   skip "podman cannot run a container on this machine"
 fi
-rm -rf "$PROBE"; trap - EXIT
+rm -rf "$PROBE"; PROBE=
 log "podman $(podman version -f '{{.Client.Version}}') runs containers here"
 
 # --- base image: debian bookworm minbase from this machine's apt mirror, slimmed like -slim -----
@@ -184,15 +211,13 @@ host_mirror() { # the first URI of this machine's apt sources that serves the su
   } | awk 'NR==1' || true
 }
 if ! podman image exists "$BASE_IMAGE"; then
-  [ "$BASE_IMAGE" = localhost/debian:bookworm-slim ] \
-    || die "base image $BASE_IMAGE is not in podman's storage (only localhost/debian:bookworm-slim is made here)"
+  case "$BASE_IMAGE" in localhost/*) ;; *) die "base image $BASE_IMAGE is not in podman's storage (only localhost/... names are made here)" ;; esac
   MIRROR=$(host_mirror bookworm); MIRROR=${MIRROR:-http://deb.debian.org/debian}
   SECMIRROR=$(host_mirror bookworm-security); SECMIRROR=${SECMIRROR:-${MIRROR%/debian}/debian-security}
   log "making $BASE_IMAGE with debootstrap from $MIRROR (once; kept in podman's storage)"
   ROOTFS=$(mktemp -d /tmp/dbos-drain-rootfs.XXXXXX)
-  trap 'rm -rf "$ROOTFS"' EXIT
   debootstrap --variant=minbase bookworm "$ROOTFS" "$MIRROR" >"$ROOTFS.log" 2>&1 \
-    || { tail -20 "$ROOTFS.log" >&2; rm -f "$ROOTFS.log"; die "debootstrap failed"; }
+    || { tail -20 "$ROOTFS.log" >&2; die "debootstrap failed"; }
   rm -f "$ROOTFS.log"
   # What the official -slim image sets: no docs/man/locales from later installs, no apt caches.
   cat >"$ROOTFS/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
@@ -239,7 +264,7 @@ EOF
   tar --numeric-owner -C "$ROOTFS" -c . | podman import -q \
     -c 'CMD ["bash"]' -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     - "$BASE_IMAGE" >/dev/null
-  rm -rf "$ROOTFS"; trap - EXIT
+  rm -rf "$ROOTFS"; ROOTFS=
 fi
 log "base image $BASE_IMAGE: $(podman image inspect -f '{{.Size}}' "$BASE_IMAGE" | awk '{printf "%.1f MB", $1/1e6}')"
 
@@ -251,28 +276,50 @@ SOURCE_URL=$(git -C "$REPO" remote get-url origin 2>/dev/null || true)
 case "$SOURCE_URL" in https://*) BUILD_ARGS+=(--build-arg "SOURCE_URL=${SOURCE_URL%.git}") ;; esac
 CACHE_OPTS=(--layers)
 [ "${DBOS_DRAIN_NO_CACHE:-0}" = 1 ] && CACHE_OPTS+=(--no-cache)
+BUILD_LOG=/tmp/dbos-drain-ct-build.log
+# The build stage is tagged too ($IMAGE-build), so its layers (the apt layer with the compiler
+# above all) stay in podman's storage as the cache of the next run; the images the previous run
+# tagged are removed once replaced, so repeated runs do not pile up old layers.
+CACHE_TAG="$IMAGE-build"
+old_ids=$(podman image inspect -f '{{.Id}}' "$IMAGE" "$CACHE_TAG" 2>/dev/null || true)
 log "building $IMAGE (podman build; cached layers are reused)"
 t_build0=$(date +%s.%N)
-# --pull=never: the base image is local; --network host: apt reaches the mirror as the host does.
-podman build --pull=never --network host "${RUN_OPTS[@]}" "${CACHE_OPTS[@]}" "${BUILD_ARGS[@]}" \
-  -t "$IMAGE" -f "$REPO/Dockerfile" "$REPO" >/tmp/dbos-drain-ct-build.log 2>&1 \
-  || { tail -60 /tmp/dbos-drain-ct-build.log >&2; die "podman build failed (full log: /tmp/dbos-drain-ct-build.log)"; }
-log "built $IMAGE in $(since "$t_build0") s (log: /tmp/dbos-drain-ct-build.log)"
+build() { # --pull=never: the base image is local; --network host: apt reaches the mirror as the host does
+  podman build --pull=never --network host "${RUN_OPTS[@]}" "${CACHE_OPTS[@]}" "${BUILD_ARGS[@]}" \
+    -f "$REPO/Dockerfile" "$@" "$REPO" >>"$BUILD_LOG" 2>&1 \
+    || { tail -60 "$BUILD_LOG" >&2; die "podman build failed (full log: $BUILD_LOG)"; }
+}
+: >"$BUILD_LOG"
+PRE_EXT=$(podman ps -a --external -q --no-trunc 2>/dev/null || true); BUILDING=1
+build --target build -t "$CACHE_TAG"
+CACHE_OPTS=(--layers) # the second pass reuses the build stage just made
+build -t "$IMAGE"
+BUILDING=0
+log "built $IMAGE in $(since "$t_build0") s (log: $BUILD_LOG)"
+new_ids=$(podman image inspect -f '{{.Id}}' "$IMAGE" "$CACHE_TAG")
+for id in $old_ids; do
+  grep -q -x "$id" <<<"$new_ids" || podman rmi "$id" >/dev/null 2>&1 || true
+done
 
 # --- static checks on the image ------------------------------------------------------------------
 SIZE=$(podman image inspect -f '{{.Size}}' "$IMAGE")
 SIZE_MB=$(awk -v s="$SIZE" 'BEGIN{printf "%.1f", s/1e6}')
 log "image size: $IMAGE is $SIZE_MB MB (budget $MAX_MB MB)"
 awk -v s="$SIZE" -v m="$MAX_MB" 'BEGIN{exit !(s <= m*1e6)}' || die "the image is $SIZE_MB MB, over the $MAX_MB MB budget"
-[ "$(podman image inspect -f '{{.Config.User}}' "$IMAGE")" = 10001 ] || die "the image's USER is not 10001"
+ok "image size $SIZE_MB MB <= $MAX_MB MB"
+USER_CFG=$(podman image inspect -f '{{.Config.User}}' "$IMAGE")
+[ "${USER_CFG%%:*}" = 10001 ] || die "the image's USER is '$USER_CFG', expected uid 10001"
+ok "the image's USER is $USER_CFG"
 VOUT=$(podman run --rm "${RUN_OPTS[@]}" --network none "$IMAGE" --version 2>&1) \
   || { echo "$VOUT" >&2; die "dbos-drain --version failed in the image"; }
-log "ok: dbos-drain --version: $VOUT"
+ok "dbos-drain --version: $VOUT"
 LEFT=$(podman run --rm "${RUN_OPTS[@]}" --network none --entrypoint /bin/sh "$IMAGE" -c \
   'for t in cc gcc g++ c++ cmake make ld pkg-config; do command -v $t; done; ls /var/lib/apt/lists /var/cache/apt/archives 2>/dev/null | grep -v -x -e partial -e lock -e "" -e "/var/.*:"' || true)
 [ -z "$LEFT" ] || die "build tools or apt caches left in the image: $LEFT"
-log "ok: no compiler, cmake, make or apt lists in the image"
+ok "no compiler, cmake, make or apt lists in the image"
 
 # --- run it against a throwaway PostgreSQL -------------------------------------------------------
-"$REPO/scripts/with-postgres.sh" bash "$HERE/container-test.sh" --inside-postgres
+"$REPO/scripts/with-postgres.sh" bash "$HERE/container-test.sh" --inside-postgres \
+  || { log "FAIL: the run against PostgreSQL failed (see above)"; exit 1; }
 log "PASS: image $IMAGE ($SIZE_MB MB) built, served the demo database and stopped cleanly"
+echo "container-test: $(passed) passed, 0 failed"
