@@ -34,6 +34,8 @@
 #   RUNS [100]      report query timings per shape and size
 #   OLD_SHAPES ["ts-3x go-0x"]  older fixture shapes to load with the same rows ("" to skip)
 #   DURATION [10s]  per wrk run     WARMUP [2s]   CONNECTIONS ["16 64"]   WRK_THREADS [2]
+#   DIAG [1]        also run dbos-drain with --refresh 1h at the highest connection count (no
+#                   request ever waits for a refresh: the HTTP stack alone)
 #   PEER [1]        0: skip the SDK database and the peer (dbos-drain is then served from the
 #                   fixture database)
 #   GEN_PAYLOADS [0]  passed to gen-data.sh: 1 also writes workflow_input/output (neither service
@@ -60,6 +62,7 @@ WARMUP=${WARMUP:-2s}
 CONNECTIONS=${CONNECTIONS:-16 64}
 WRK_THREADS=${WRK_THREADS:-2}
 PEER=${PEER:-1}
+DIAG=${DIAG:-1}
 GEN_PAYLOADS=${GEN_PAYLOADS:-0}
 PG_SHARED_BUFFERS=${PG_SHARED_BUFFERS:-512MB}
 BUILD_DIR=${BUILD_DIR:-$REPO/build-bench}
@@ -216,8 +219,19 @@ measure_report() {
   exec_ms=$(awk '/Execution Time/ { print $3 }' "$explain")
   bufs=$(grep -m1 -oE 'Buffers: shared [a-z]+=[0-9]+( [a-z]+=[0-9]+)*' "$explain" | sed 's/Buffers: shared //')
   read -r p50 p99 avg max <<<"$stats"
-  log "report query $label @ $n: p50 $p50 ms, p99 $p99 ms (avg $avg, max $max) over $RUNS; plan: indexes [$idx], seq scans of workflow_status: $seq, exec $exec_ms ms, buffers $bufs"
-  REPORT_ROWS+=("| $n | $label | $p50 | $p99 | $avg | $max | ${idx:-none} | $seq | $bufs |")
+  # The same, with parallel query off for the transaction: on 2 cores the planner's Gather (2
+  # workers) for ~10k in-flight rows costs more in worker start-up than it saves.
+  local fs=$OUT/report-query-$label-$n-serial.sql np50
+  { echo "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;"; echo "SET LOCAL max_parallel_workers_per_gather = 0;"
+    printf '%s;\n' "$q"; echo "COMMIT;"; } >"$fs"
+  (cd "$OUT" && pgbench -n -M prepared -c 1 -j 1 -t "$RUNS" -f "$fs" -l --log-prefix="pgbench-$label-$n-serial" "$url" >"pgbench-$label-$n-serial.out" 2>&1) \
+    || { cat "$OUT/pgbench-$label-$n-serial.out" >&2; die "pgbench failed on $label (serial)"; }
+  np50=$(cat "$OUT"/pgbench-"$label"-"$n"-serial.[0-9]* | awk '{ print $3 }' | sort -n | awk '
+    { v[NR] = $1 } END { i = int(NR * 0.50 + 0.5); if (i < 1) i = 1; printf "%.2f", v[i] / 1000 }')
+  local gather
+  gather=$(grep -oE 'Workers Launched: [0-9]+' "$explain" | awk '{ s += $3 } END { print s + 0 }')
+  log "report query $label @ $n: p50 $p50 ms, p99 $p99 ms (avg $avg, max $max) over $RUNS; without parallel workers p50 $np50 ms; plan: indexes [$idx], parallel workers $gather, seq scans of workflow_status: $seq, exec $exec_ms ms, buffers $bufs"
+  REPORT_ROWS+=("| $n | $label | $p50 | $p99 | $avg | $max | $np50 | ${idx:-none} | $gather | $seq | $bufs |")
   M[$n:$label:p50]=$p50
   PLANS+=("$label @ $n finished + $INFLIGHT in flight|$explain")
 }
@@ -228,12 +242,12 @@ http_run() {
   local name=$1 url=$2 db=$3 pid=$4 n=$5 c=$6 out line calls0 calls1 t0 t1 pg0 pg1 qps cpu
   wrk -t"$WRK_THREADS" -c"$c" -d"$WARMUP" --timeout 60s "$url" >/dev/null 2>&1 || true
   wait_db_idle "$db"
-  if [ "$name" = dbos-drain ]; then calls0=$(report_calls "$db"); else calls0=$(ws_calls "$db"); fi
+  if [ "${name%% *}" = dbos-drain ]; then calls0=$(report_calls "$db"); else calls0=$(ws_calls "$db"); fi
   t0=$(proc_ticks "$pid"); pg0=$(pg_ticks)
   out=$(wrk -t"$WRK_THREADS" -c"$c" -d"$DURATION" --timeout 60s --latency -s "$PEERS/wrk-report.lua" "$url")
   t1=$(proc_ticks "$pid"); pg1=$(pg_ticks)
-  if [ "$name" = dbos-drain ]; then calls1=$(report_calls "$db"); else calls1=$(ws_calls "$db"); fi
-  echo "$out" >"$OUT/wrk-$name-$n-c$c.txt"
+  if [ "${name%% *}" = dbos-drain ]; then calls1=$(report_calls "$db"); else calls1=$(ws_calls "$db"); fi
+  echo "$out" >"$OUT/wrk-${name// /_}-$n-c$c.txt"
   line=$(grep '^WRK_RESULT' <<<"$out" || true)
   [ -n "$line" ] || { echo "$out" >&2; die "no wrk result for $url"; }
   local requests seconds rps p50_ms p90_ms p99_ms max_ms mean_ms err_connect err_read err_write err_timeout err_status
@@ -249,7 +263,7 @@ http_run() {
   # At most one report query per refresh interval (2 s): floor(seconds / 2) + 1 in a run.
   local allowed ok=""
   allowed=$(awk -v s="$seconds" 'BEGIN { printf "%d", s / 2 + 1 }')
-  if [ "$name" = dbos-drain ]; then
+  if [ "${name%% *}" = dbos-drain ]; then
     if [ $((calls1 - calls0)) -le "$allowed" ]; then ok=" ok"; else ok=" **> 1 per 2 s**"; M[$n:queries_ok]=no; fi
   fi
   HTTP_ROWS+=("| $n | $name | $c | $rps | $p50_ms | $p99_ms | $errors | $((calls1 - calls0)) ($qps/s)$ok | $cpu | $(mib "$hwm") | $fds |")
@@ -292,6 +306,17 @@ serve_and_load() {
     drain_rps+=("$LAST_RPS")
   done
   stop_pid "$DRAIN_PID"; DRAIN_PID=
+  if [ "$DIAG" = 1 ]; then
+    # Diagnostic: the same load on a report that never goes stale during the run (--refresh 1h),
+    # so no request waits for a refresh: what the HTTP stack alone costs.
+    c=${CONNECTIONS##* }
+    "$DRAIN" serve --listen "http://127.0.0.1:$DRAIN_PORT" --database-url "$url" --log-format text --refresh 1h \
+      >"$OUT/serve-$n-refresh1h.log" 2>&1 &
+    DRAIN_PID=$!
+    wait_http "http://127.0.0.1:$DRAIN_PORT/readyz" "$DRAIN_PID" "$OUT/serve-$n-refresh1h.log"
+    http_run "dbos-drain (--refresh 1h)" "http://127.0.0.1:$DRAIN_PORT/v1/versions/v1" "$db" "$DRAIN_PID" "$n" "$c"
+    stop_pid "$DRAIN_PID"; DRAIN_PID=
+  fi
   [ "$PEER" = 1 ] || return 0
 
   (cd "$PEER_DIR" && PORT=$PEER_PORT PEER_MODE=client PEER_LOAD_PAYLOADS=0 DBOS_SYSTEM_DATABASE_URL=$url exec node server.mjs) \
@@ -392,8 +417,8 @@ DIRTY=$(git -C "$REPO" status --porcelain -- lib plugin 2>/dev/null | wc -l)
   echo
   echo "### Fresh report query (the exact text dbos-drain prepares for each shape), ms"
   echo
-  echo "| finished rows | shape | p50 | p99 | mean | max | indexes used (EXPLAIN ANALYZE) | seq scans of workflow_status | buffers (shared) |"
-  echo "|---:|---|---:|---:|---:|---:|---|---:|---|"
+  echo "| finished rows | shape | p50 | p99 | mean | max | p50 without parallel workers | indexes used (EXPLAIN ANALYZE) | parallel workers | seq scans of workflow_status | buffers (shared) |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---|"
   printf '%s\n' "${REPORT_ROWS[@]}"
   echo
   echo "### HTTP: GET /v1/versions/v1 (dbos-drain) and GET /versions/v1 (peer), same database"
