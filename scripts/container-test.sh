@@ -293,7 +293,10 @@ build() { # --pull=never: the base image is local; --network host: apt reaches t
 PRE_EXT=$(podman ps -a --external -q --no-trunc 2>/dev/null || true); BUILDING=1
 build --target build -t "$CACHE_TAG"
 CACHE_OPTS=(--layers) # the second pass reuses the build stage just made
-build -t "$IMAGE"
+# podman 4.3 reuses a cached LABEL step even when the build args it uses changed, so the labels
+# that change per commit are also set with --label (Docker re-runs the step and needs no such help).
+build -t "$IMAGE" --label "org.opencontainers.image.version=${VERSION:-0.0.0}" \
+  --label "org.opencontainers.image.revision=$REVISION"
 BUILDING=0
 log "built $IMAGE in $(since "$t_build0") s (log: $BUILD_LOG)"
 new_ids=$(podman image inspect -f '{{.Id}}' "$IMAGE" "$CACHE_TAG")
