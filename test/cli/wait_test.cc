@@ -118,3 +118,33 @@ TEST_CASE("wait keeps polling through an error and drains once the database answ
     CHECK_THAT(done.out, Catch::Contains("all drained: v1"));
   }
 }
+
+TEST_CASE("on a terminal wait redraws one live progress line", "[cli][wait][tty]") {
+  TestDatabase db;
+  const auto id = db.InsertWorkflow(Workflow("PENDING").Version("v1"));
+  // util-linux `script` (Debian: bsdutils, always installed) runs the command on a pseudo-terminal.
+  const std::string command = "'" + dbos_drain::testing::DrainBinary() + "' wait v1 --interval 200ms --timeout 1m --database-url '" +
+                              db.url() + "'";
+  BackgroundProcess wait({"script", "-qefc", command, "/dev/null"});
+  REQUIRE(wait.WaitForOutput("v1: 1 in flight", seconds(10)));
+  // Let it redraw a few times, then finish the work.
+  REQUIRE(dbos_drain::testing::WaitUntil(
+      [&] {
+        const std::string out = wait.StdoutSoFar();
+        size_t redraws = 0;
+        for (auto p = out.find("\r\x1b[K"); p != std::string::npos; p = out.find("\r\x1b[K", p + 1)) ++redraws;
+        return redraws >= 3;
+      },
+      seconds(10)));
+  db.SetStatus(id, "SUCCESS");
+  ProcessResult r = wait.Wait(seconds(10));
+  INFO(r.Describe());
+  CHECK(r.exit_code == 0);
+  // Every redraw went to the same line: the only line breaks are the one closing the live line
+  // and the one after "all drained".
+  size_t newlines = 0;
+  for (char c : r.out) newlines += c == '\n';
+  CHECK(newlines == 2);
+  CHECK_THAT(r.out, Catch::Contains("\r\x1b[Kv1: drained ["));
+  CHECK_THAT(r.out, Catch::Contains("all drained: v1"));
+}
