@@ -80,7 +80,11 @@ Route RouteRequest(const std::string& method, const std::string& target) {
     if (slash == std::string::npos) break;
     start = slash + 1;
   }
-  if (seg.size() > 1 && seg.back().empty()) seg.pop_back();  // tolerate one trailing slash
+  // Tolerate one trailing slash ("/healthz/"), except where the last segment is a name:
+  // "/v1/versions/" asks for an empty version (a template whose {{args.version}} came out empty)
+  // and must be a 400, not the whole report.
+  const bool names_last = seg.size() == 3 && seg[0] == "v1" && (seg[1] == "versions" || seg[1] == "queues");
+  if (seg.size() > 1 && seg.back().empty() && !names_last) seg.pop_back();
 
   auto named = [&](RouteKind kind, const std::string& raw, const char* what) {
     auto decoded = PercentDecode(raw);
