@@ -68,7 +68,7 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
   }
   impl_->listener = std::make_unique<http_listener>(uri, config);
   Impl* impl = impl_.get();
-  impl_->listener->support([impl](http_request request) {
+  auto handle = [impl](http_request request) {
     HttpRequest req;
     req.method = request.method();
     // The raw target as received, still percent-encoded: routing decodes each segment itself.
@@ -103,7 +103,13 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
       }
       Reply(request, impl->handler(req));
     });
-  });
+  };
+  impl_->listener->support(handle);
+  // cpprest answers OPTIONS (200, empty Allow) and TRACE (echoing the request, Authorization
+  // header included) by itself unless a handler is registered for them: route them like any
+  // other method, to 405 with the right Allow.
+  impl_->listener->support(web::http::methods::OPTIONS, handle);
+  impl_->listener->support(web::http::methods::TRCE, handle);
 }
 
 HttpServer::~HttpServer() = default;
