@@ -3,6 +3,10 @@
 #include <boost/asio/ssl.hpp>
 #include <cpprest/http_listener.h>
 
+#include <functional>
+#include <memory>
+#include <vector>
+
 namespace dbos_drain {
 
 using web::http::http_request;
@@ -18,9 +22,11 @@ struct HttpServer::Impl {
 
 namespace {
 
-void Reply(http_request& request, const HttpResponse& response) {
+void Reply(http_request& request, const HttpResponse& response, bool close = false) {
   web::http::http_response out(static_cast<web::http::status_code>(response.status));
   for (const auto& [name, value] : response.headers) out.headers().add(name, value);
+  // After an oversized or unreadable body, do not keep the connection for another request.
+  if (close) out.headers().add("Connection", "close");
   out.set_body(response.body, response.content_type);
   request.reply(out).then([](pplx::task<void> t) {
     try {
@@ -29,6 +35,69 @@ void Reply(http_request& request, const HttpResponse& response) {
       // The client went away; nothing to do.
     }
   });
+}
+
+// Reads a request body a chunk at a time: keeps at most kMaxBodyBytes and drops the rest, so
+// memory stays bounded whatever a client sends. Each pending read holds the reader alive.
+class BodyReader : public std::enable_shared_from_this<BodyReader> {
+ public:
+  // `done(body, too_large, failed)` is called once: at the end of the body, as soon as it passes
+  // kMaxBodyBytes (the rest is then read and dropped), or on a read error. Null: drop everything.
+  using Done = std::function<void(std::string, bool, bool)>;
+
+  static void Start(concurrency::streams::istream body, Done done) {
+    auto reader = std::make_shared<BodyReader>();
+    reader->in_ = std::move(body);
+    reader->done_ = std::move(done);
+    reader->Next();
+  }
+
+ private:
+  void Next() {
+    auto self = shared_from_this();
+    in_.streambuf().getn(buf_.data(), buf_.size()).then([self](pplx::task<size_t> t) { self->OnRead(std::move(t)); });
+  }
+
+  void OnRead(pplx::task<size_t> t) {
+    size_t n = 0;
+    bool failed = false;
+    try {
+      n = t.get();
+    } catch (...) {
+      failed = true;  // the connection broke: nothing more will come
+    }
+    if (failed || n == 0) {
+      Finish(failed ? std::string() : std::move(data_), false, failed);
+      return;
+    }
+    if (done_) {
+      if (data_.size() + n > kMaxBodyBytes) {
+        std::string().swap(data_);
+        Finish(std::string(), true, false);
+      } else {
+        data_.append(reinterpret_cast<const char*>(buf_.data()), n);
+      }
+    }
+    Next();
+  }
+
+  void Finish(std::string body, bool too_large, bool failed) {
+    if (!done_) return;
+    Done done = std::move(done_);
+    done_ = nullptr;
+    done(std::move(body), too_large, failed);
+  }
+
+  concurrency::streams::istream in_;
+  std::vector<uint8_t> buf_ = std::vector<uint8_t>(16 * 1024);
+  std::string data_;
+  Done done_;
+};
+
+void DiscardBody(concurrency::streams::istream body) { BodyReader::Start(std::move(body), nullptr); }
+
+void ReadBody(concurrency::streams::istream body, BodyReader::Done done) {
+  BodyReader::Start(std::move(body), std::move(done));
 }
 
 }  // namespace
@@ -78,30 +147,29 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
     if (ct != headers.end()) req.content_type = ct->second;
     auto auth = headers.find("Authorization");
     if (auth != headers.end()) req.authorization = auth->second;
+    const bool has_body = headers.content_length() > 0 || headers.has("Transfer-Encoding");
     const bool wants_body = req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
-    if (!wants_body) {
+    if (!has_body) {
       Reply(request, impl->handler(req));
       return;
     }
-    if (headers.content_length() > kMaxBodyBytes) {
-      req.body_too_large = true;
-      Reply(request, impl->handler(req));
+    if (!wants_body || headers.content_length() > kMaxBodyBytes) {
+      // cpprest buffers a request body in memory until someone reads it, and sends the response
+      // only once the whole body has arrived: read and drop what is not needed.
+      req.body_too_large = wants_body;
+      DiscardBody(request.body());
+      Reply(request, impl->handler(req), req.body_too_large);
       return;
     }
-    request.extract_string(true).then([impl, request, req](pplx::task<std::string> body) mutable {
-      try {
-        req.body = body.get();
-        if (req.body.size() > kMaxBodyBytes) {
-          req.body.clear();
-          req.body_too_large = true;
-        }
-      } catch (const std::exception&) {
-        req.body.clear();
-        req.body_too_large = false;
-        Reply(request, ErrorResponse(400, "bad_request", "could not read the request body"));
+    // A body of unknown length (chunked) or within the limit: read at most kMaxBodyBytes + 1.
+    ReadBody(request.body(), [impl, request, req](std::string body, bool too_large, bool failed) mutable {
+      if (failed) {
+        Reply(request, ErrorResponse(400, "bad_request", "could not read the request body"), true);
         return;
       }
-      Reply(request, impl->handler(req));
+      req.body = std::move(body);
+      req.body_too_large = too_large;
+      Reply(request, impl->handler(req), too_large);
     });
   };
   impl_->listener->support(handle);
