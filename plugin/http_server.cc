@@ -3,6 +3,9 @@
 #include <boost/asio/ssl.hpp>
 #include <cpprest/http_listener.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -21,6 +24,22 @@ struct HttpServer::Impl {
 };
 
 namespace {
+
+// TLS 1.2 or newer, the certificate chain and the key, which must match.
+void ConfigureTls(boost::asio::ssl::context& ctx, const TlsFiles& files) {
+  for (const std::string* path : {&files.cert_file, &files.key_file}) {
+    std::ifstream in(*path);
+    if (!in) throw std::runtime_error("cannot read " + *path + ": " + std::strerror(errno));
+  }
+  ctx.set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
+                  boost::asio::ssl::context::no_sslv3 | boost::asio::ssl::context::no_tlsv1 |
+                  boost::asio::ssl::context::no_tlsv1_1);
+  ctx.use_certificate_chain_file(files.cert_file);
+  ctx.use_private_key_file(files.key_file, boost::asio::ssl::context::pem);
+  if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
+    throw std::runtime_error("the private key does not match the certificate");
+  }
+}
 
 void Reply(http_request& request, const HttpResponse& response, bool close = false) {
   web::http::http_response out(static_cast<web::http::status_code>(response.status));
@@ -126,13 +145,26 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
   http_listener_config config;
   config.set_timeout(std::chrono::seconds(30));
   if (tls) {
+    // cpprest calls the callback for each new connection, so a renewed certificate is picked up
+    // without a restart. Load the files once now too: a wrong path, a bad PEM or a key that does
+    // not match the certificate must stop the start, not silently drop every connection later.
+    try {
+      boost::asio::ssl::context check(boost::asio::ssl::context::sslv23_server);
+      ConfigureTls(check, *tls);
+    } catch (const std::exception& e) {
+      throw DrainError(ErrorCode::kConfig, "cannot use --tls-cert-file " + tls->cert_file + " and --tls-key-file " +
+                                               tls->key_file + ": " + e.what());
+    }
     auto files = *tls;
-    config.set_ssl_context_callback([files](boost::asio::ssl::context& ctx) {
-      ctx.set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
-                      boost::asio::ssl::context::no_sslv3 | boost::asio::ssl::context::no_tlsv1 |
-                      boost::asio::ssl::context::no_tlsv1_1);
-      ctx.use_certificate_chain_file(files.cert_file);
-      ctx.use_private_key_file(files.key_file, boost::asio::ssl::context::pem);
+    Logger* logger = &log;
+    config.set_ssl_context_callback([files, logger](boost::asio::ssl::context& ctx) {
+      try {
+        ConfigureTls(ctx, files);
+      } catch (const std::exception& e) {
+        logger->Error("TLS files unusable; connection dropped",
+                      {{"cert_file", files.cert_file}, {"key_file", files.key_file}, {"error", e.what()}});
+        throw;
+      }
     });
   }
   impl_->listener = std::make_unique<http_listener>(uri, config);
