@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -45,7 +46,11 @@ void AuthToken::ReloadIfChanged() {
   struct stat st {};
   if (stat(path_.c_str(), &st) != 0) return;  // keep the last token while a Secret is being swapped
   long long mtime = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
-  if (mtime == mtime_ns_ && st.st_size == size_) return;
+  // A Kubernetes Secret rotates by swapping a symlink to a new file: a new inode, maybe with the
+  // same size and (on coarse clocks) the same mtime. Any of the three changing means re-read.
+  const unsigned long long inode = static_cast<unsigned long long>(st.st_ino);
+  const unsigned long long device = static_cast<unsigned long long>(st.st_dev);
+  if (mtime == mtime_ns_ && st.st_size == size_ && inode == inode_ && device == device_) return;
   std::ifstream in(path_, std::ios::binary);
   if (!in) return;
   std::ostringstream buf;
@@ -55,6 +60,8 @@ void AuthToken::ReloadIfChanged() {
   token_ = token;
   mtime_ns_ = mtime;
   size_ = st.st_size;
+  inode_ = inode;
+  device_ = device;
 }
 
 bool AuthToken::Check(const std::string& header) {
@@ -65,9 +72,15 @@ bool AuthToken::Check(const std::string& header) {
     last_check_ms_ = now;
     ReloadIfChanged();
   }
-  static const std::string kPrefix = "Bearer ";
-  if (header.size() <= kPrefix.size() || header.compare(0, kPrefix.size(), kPrefix) != 0) return false;
-  return ConstantTimeEquals(header.substr(kPrefix.size()), token_);
+  // "Bearer <token>"; the scheme is case-insensitive (RFC 9110 11.1), spaces around the token are
+  // not part of it.
+  static const std::string kScheme = "bearer";
+  if (header.size() <= kScheme.size() + 1) return false;
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
+  }
+  if (header[kScheme.size()] != ' ') return false;
+  return ConstantTimeEquals(TrimToken(header.substr(kScheme.size() + 1)), token_);
 }
 
 }  // namespace dbos_drain

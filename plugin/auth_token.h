@@ -24,6 +24,8 @@ class AuthToken {
   std::string token_;
   long long mtime_ns_ = -1;
   long long size_ = -1;
+  unsigned long long inode_ = 0;
+  unsigned long long device_ = 0;
   long long last_check_ms_ = 0;
 };
 
