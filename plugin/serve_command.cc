@@ -2,6 +2,7 @@
 // the listener together, then waits for SIGTERM/SIGINT.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cpprest/http_listener.h>
 #include <pplx/threadpool.h>
@@ -79,6 +80,16 @@ int RunServe(int argc, char** argv) {
   if (threads == 0 || threads > 256) throw DrainError(ErrorCode::kConfig, "--threads must be 1..256");
   crossplat::threadpool::initialize_with_threads(threads);
 
+  // cpprest's listener has no idle timeout and no connection limit: every client that stalls
+  // holds a descriptor until it goes away, and once the descriptors run out nobody else gets in.
+  // Raise the soft limit to the hard one (as Go programs and nginx do) so that takes far longer.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+    getrlimit(RLIMIT_NOFILE, &files);
+  }
+
   // Signals are taken by sigwait below; block them before any thread starts so none of the
   // pool's threads is interrupted by them.
   sigset_t signals;
@@ -125,6 +136,7 @@ int RunServe(int argc, char** argv) {
                          {"refresh_ms", cache_options.refresh.count()},
                          {"max_staleness_ms", cache_options.max_staleness.count()},
                          {"threads", threads},
+                         {"max_open_files", static_cast<long long>(files.rlim_cur)},
                          {"auth", token != nullptr},
                          {"tls", tls.has_value()}});
   cache.Get();  // warm up: the first read also makes /readyz true sooner
