@@ -192,6 +192,17 @@ void ReportCache::RefreshLoop() {
       last_error_ = error;
       backoff_ = std::clamp(backoff_ * 2, kMinBackoff, kMaxBackoff);
       next_attempt_ = end + backoff_;
+      // The database the reader reconnects to may not be the one that was probed: restored from
+      // a backup, failed over, its schema recreated. Forget what probes found in its history, so
+      // the next successful read probes again and no memory outlives the database it came from.
+      const ErrorCode code = error->code();
+      if (code == ErrorCode::kDatabaseUnavailable || code == ErrorCode::kSchemaNotFound ||
+          code == ErrorCode::kSchemaUnrecognized) {
+        for (auto& [name, watch] : watched_) {
+          watch.found = false;
+          watch.last_probed.reset();
+        }
+      }
     }
     refreshing_ = false;
     ++generation_;

@@ -17,7 +17,9 @@
 //    closing its socket; the reader then reconnects.
 //  - Versions that callers ask about and the report does not know are "watched": the next
 //    refreshes look them up in workflow history (at most every `probe_interval` each), so an
-//    old-schema version that only has finished workflows becomes known.
+//    old-schema version that only has finished workflows becomes known. What they found is
+//    forgotten when the database is lost (unreachable, schema gone): the database read after
+//    that may be another one (a restored backup), and it is probed afresh.
 #pragma once
 
 #include <chrono>
