@@ -181,6 +181,16 @@ void ReportCache::RefreshLoop() {
       } catch (const std::exception& e) {
         error = DrainError(ErrorCode::kQueryFailed, std::string("cannot encode the report: ") + e.what());
       }
+    } else if (error->code() == ErrorCode::kQueryTimeout) {
+      // A history probe scans workflow_status (no index covers application_version), so on a
+      // large table it can be what exceeds the query timeout. Retrying it on every refresh would
+      // fail every refresh and turn every answer into 503 (bench/diagnose.sh: one GET for an
+      // unknown version on 10M rows). Wait probe_interval before probing these again; until then
+      // they stay as they were (unknown: not drained).
+      for (const auto& name : probe) {
+        auto it = watched_.find(name);
+        if (it != watched_.end()) it->second.last_probed = end;
+      }
     }
     if (fresh) {
       current_ = fresh;
