@@ -7,14 +7,15 @@
 #     transaction. No DBOS index covers application_version, so for a version with no rows at all
 #     (a typo, or a new version asked about before its first worker starts) that is a scan of the
 #     whole table. Prints the probe's EXPLAIN (ANALYZE, BUFFERS) and its timing.
-#  2. What that does to the service: dbos-drain serve with --query-timeout QUERY_TIMEOUT; one
+#  2. What that does to the service: dbos-drain serve with --query-timeout T (for each T in
+#     QUERY_TIMEOUTS; a short one stands for a larger table or a cold cache); one
 #     request for an unknown version, then GET /v1/versions/v1 every 0.25 s for WATCH seconds;
 #     prints how the answers (and the report's age) behave.
 #
 #   bench/diagnose.sh                          # 10M finished + 10k in flight (~4 min to load)
 #   FINISHED=1000000 bench/diagnose.sh
 #
-# Environment: FINISHED [10000000]  INFLIGHT [10000]  QUERY_TIMEOUT [5s]  WATCH [30]
+# Environment: FINISHED [10000000]  INFLIGHT [10000]  QUERY_TIMEOUTS ["5s 1s"]  WATCH [30]
 #              BUILD_DIR [build-bench]  SKIP_BUILD [0]  DRAIN_PORT [18095]
 set -euo pipefail
 
@@ -22,7 +23,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 FINISHED=${FINISHED:-10000000}
 INFLIGHT=${INFLIGHT:-10000}
-QUERY_TIMEOUT=${QUERY_TIMEOUT:-5s}
+QUERY_TIMEOUTS=${QUERY_TIMEOUTS:-5s 1s}
 WATCH=${WATCH:-30}
 BUILD_DIR=${BUILD_DIR:-$REPO/build-bench}
 DRAIN_PORT=${DRAIN_PORT:-18095}
@@ -67,6 +68,8 @@ for v in v-none v1; do
 done
 
 echo
+for QUERY_TIMEOUT in $QUERY_TIMEOUTS; do
+echo
 echo "== 2. dbos-drain serve --query-timeout $QUERY_TIMEOUT: one GET /v1/versions/v-none, then GET /v1/versions/v1 every 0.25 s for ${WATCH}s"
 "$DRAIN" serve --listen "http://127.0.0.1:$DRAIN_PORT" --database-url "$URL" --query-timeout "$QUERY_TIMEOUT" \
   --log-format text >/tmp/diagnose-serve.$$.log 2>&1 &
@@ -74,7 +77,7 @@ DRAIN_PID=$!
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$DRAIN_PORT/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 t0=$(date +%s%3N)
 code=$(curl -s -o /tmp/diagnose-body.$$ -w '%{http_code} %{time_total}' "http://127.0.0.1:$DRAIN_PORT/v1/versions/v-none")
-echo "   GET /v1/versions/v-none -> $code s: $(head -c 300 /tmp/diagnose-body.$$)"
+echo "   GET /v1/versions/v-none -> $code s: $(head -c 120 /tmp/diagnose-body.$$)..."
 end=$((t0 + WATCH * 1000))
 : >/tmp/diagnose-probe.$$
 while [ "$(date +%s%3N)" -lt "$end" ]; do
@@ -84,8 +87,10 @@ while [ "$(date +%s%3N)" -lt "$end" ]; do
   sleep 0.25
 done
 awk '{ n[$2]++; if ($3 > max) max = $3 } END { for (c in n) printf "   status %s: %d answers\n", c, n[c]; printf "   slowest answer %.3f s\n", max }' /tmp/diagnose-probe.$$
-echo "   timeline (ms since the v-none request, status, seconds, age_seconds or error code), changes only:"
-awk '{ k = $2 " " ($4 ~ /^[0-9.]+$/ ? "ok" : $4); if (k != last) { print "     " $0; last = k } }' /tmp/diagnose-probe.$$
+echo "   answers slower than 100 ms, and changes of status (ms since the v-none request, status, seconds, age_seconds or error code):"
+awk '{ k = $2 " " ($4 ~ /^[0-9.]+$/ ? "ok" : $4); if (k != last || $3 > 0.1) { print "     " $0; last = k } }' /tmp/diagnose-probe.$$ | head -40
 echo "   service log (errors):"
-grep -E 'error|unreadable|readable' /tmp/diagnose-serve.$$.log | head -8 | sed 's/^/     /'
+grep -E 'error|unreadable|readable' /tmp/diagnose-serve.$$.log | head -8 | cut -c1-400 | sed 's/^/     /'
+kill -TERM "$DRAIN_PID"; wait "$DRAIN_PID" || true; DRAIN_PID=
+done
 rm -f /tmp/diagnose-probe.$$ /tmp/diagnose-body.$$ /tmp/diagnose-serve.$$.log
