@@ -1,0 +1,172 @@
+// Issue 6, the ReportCache with a real SystemDatabase reader: single flight (N concurrent callers
+// of a stale report cause exactly one report read) and the staleness bound (past
+// max_staleness a report is never returned; the error is).
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <pqxx/pqxx>
+
+#include "report_cache.h"
+#include "system_database.h"
+#include "process.h"
+#include "test_database.h"
+
+using dbos_drain::ConnectionSettings;
+using dbos_drain::ErrorCode;
+using dbos_drain::PolicyOptions;
+using dbos_drain::ReportCache;
+using dbos_drain::SystemDatabase;
+using dbos_drain::testing::AgoMs;
+using dbos_drain::testing::TestDatabase;
+using dbos_drain::testing::Workflow;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+
+class Gate {
+ public:
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return open_; });
+  }
+  void Open() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+struct Fixture {
+  TestDatabase db;
+  Fixture() {
+    db.InsertVersion("v1", AgoMs(std::chrono::hours(2)));
+    db.InsertVersion("v2", AgoMs(std::chrono::hours(1)));
+    db.InsertWorkflows(2, Workflow("PENDING").Version("v1"));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("ReportCache: 50 concurrent callers of a stale report share exactly one read", "[cache][single-flight]") {
+  Fixture fx;
+  ConnectionSettings settings;
+  settings.url = fx.db.url();
+  settings.query_timeout = seconds(5);
+  SystemDatabase sys(settings);
+  std::atomic<int> reads{0};
+  ReportCache::Options options;
+  options.refresh = milliseconds(500);
+  options.max_staleness = seconds(10);
+  options.wait_timeout = seconds(6);
+  options.abort_after = seconds(12);
+  ReportCache cache(
+      [&](const std::vector<std::string>& probe) {
+        reads++;
+        return sys.Read(probe);
+      },
+      [&] { sys.Abort(); }, PolicyOptions{}, options);
+
+  auto first = cache.Get();
+  REQUIRE(first.report);
+  CHECK(cache.refresh_count() == 1);
+  for (int i = 0; i < 20; ++i) REQUIRE(cache.Get("v1").report == first.report);  // fresh: from memory
+  CHECK(cache.refresh_count() == 1);
+
+  std::this_thread::sleep_for(milliseconds(600));  // stale now
+  auto locker = fx.db.Connect();
+  pqxx::work lock_tx(*locker);
+  lock_tx.exec("LOCK TABLE dbos.workflow_status IN ACCESS EXCLUSIVE MODE");  // the read will wait
+
+  Gate gate;
+  std::vector<ReportCache::Result> results(50);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < results.size(); ++i) {
+    threads.emplace_back([&, i] {
+      gate.Wait();
+      results[i] = cache.Get(i % 2 ? "v1" : "v2");
+    });
+  }
+  gate.Open();
+  std::this_thread::sleep_for(milliseconds(300));
+  CHECK(cache.refresh_count() == 2);  // one read started; 50 callers wait for it
+  lock_tx.commit();
+  for (auto& t : threads) t.join();
+
+  std::set<const void*> reports;
+  for (const auto& r : results) {
+    REQUIRE(r.report);
+    CHECK_FALSE(r.error);
+    reports.insert(r.report.get());
+  }
+  CHECK(reports.size() == 1);  // the same refreshed report for everyone
+  CHECK(*reports.begin() != first.report.get());
+  CHECK(cache.refresh_count() == 2);
+  CHECK(reads == 2);
+}
+
+TEST_CASE("ReportCache: past max_staleness no report is returned, only the error; it recovers without a restart",
+          "[cache][staleness]") {
+  Fixture fx;
+  const std::string role = fx.db.CreateRole("dd_cache", "pw", /*select=*/true);
+  ConnectionSettings settings;
+  settings.url = fx.db.UrlAs(role, "pw");
+  settings.query_timeout = seconds(1);
+  SystemDatabase sys(settings);
+  ReportCache::Options options;
+  options.refresh = milliseconds(100);
+  options.max_staleness = milliseconds(600);
+  options.wait_timeout = milliseconds(1500);
+  options.abort_after = seconds(3);
+  ReportCache cache([&](const std::vector<std::string>& p) { return sys.Read(p); }, [&] { sys.Abort(); },
+                    PolicyOptions{}, options);
+  auto ok = cache.Get("v2");
+  REQUIRE(ok.report);
+  REQUIRE(dbos_drain::FindVersion(ok.report->report, "v2", PolicyOptions{}).drained);
+
+  // The database stops answering this role.
+  fx.db.Exec("REVOKE SELECT ON ALL TABLES IN SCHEMA dbos FROM " + TestDatabase::Ident(role));
+  const auto revoked = Clock::now();
+  std::optional<Clock::time_point> first_error;
+  int served_after_error = 0, too_old = 0, calls = 0;
+  while (Clock::now() - revoked < milliseconds(2500)) {
+    auto r = cache.Get("v2");
+    const auto now = Clock::now();
+    ++calls;
+    if (r.report) {
+      if (now - r.report->fetched_at >= options.max_staleness) ++too_old;
+      if (first_error) ++served_after_error;
+    } else {
+      REQUIRE(r.error);
+      CHECK(r.error->code() == ErrorCode::kPermissionDenied);
+      if (!first_error) first_error = now;
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  INFO(calls << " calls");
+  REQUIRE(first_error);
+  CHECK(too_old == 0);              // never a report older than the bound
+  CHECK(served_after_error == 0);   // once past it, no report at all while the fault lasts
+  CHECK(*first_error - revoked < options.max_staleness + milliseconds(200));
+
+  // Fixed: back without a restart, within the backoff (at most 1 s) plus a refresh.
+  fx.db.Exec("GRANT SELECT ON ALL TABLES IN SCHEMA dbos TO " + TestDatabase::Ident(role));
+  const auto granted = Clock::now();
+  ReportCache::Result back;
+  REQUIRE(dbos_drain::testing::WaitUntil([&] { return (back = cache.Get("v2")).report != nullptr; }, seconds(5)));
+  CHECK(Clock::now() - granted < milliseconds(1500));
+  CHECK(back.report->fetched_at > granted);
+}
