@@ -66,6 +66,11 @@ bool ReportCache::ever_succeeded() const {
   return ever_succeeded_;
 }
 
+std::optional<DrainError> ReportCache::last_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_error_;
+}
+
 ReportCache::Result ReportCache::Get(const std::string& version) {
   std::unique_lock<std::mutex> lock(mu_);
   auto now = Clock::now();

@@ -86,6 +86,9 @@ class ReportCache {
   // True once any refresh has succeeded (the database answered and the schema was recognized).
   bool ever_succeeded() const;
 
+  // The error of the last refresh attempt when it failed, without waiting or refreshing.
+  std::optional<DrainError> last_error() const;
+
   const Options& options() const { return options_; }
 
  private:

@@ -15,6 +15,30 @@ HttpResponse ServeHealth(const ApiContext&, const Route&) {
 }
 
 HttpResponse ServeReady(const ApiContext& ctx, const Route&) {
+  // Once latched, answer from memory: a probe must not wait on a database that hangs. The
+  // kubelet gives a probe 1 s by default, a read may take query timeout + 1 s (6 s by default),
+  // and a probe that times out counts as a failure: the outage would empty the Service after all.
+  if (ctx.cache.ever_succeeded()) {
+    if (auto current = ctx.cache.Peek()) {
+      const auto& shape = current->report.shape;
+      HttpResponse r;
+      r.body = DumpJson(nlohmann::json{{"status", "ready"},
+                                       {"database", shape.database},
+                                       {"schema", shape.schema},
+                                       {"as_of", FormatTimestamp(current->report.as_of_ms)}});
+      return r;
+    }
+    HttpResponse r;
+    if (auto error = ctx.cache.last_error()) {
+      r.body = DumpJson(nlohmann::json{{"status", "ready"},
+                                       {"database", "unreadable"},
+                                       {"error", {{"code", ErrorCodeName(error->code())}, {"message", error->what()}}}});
+    } else {
+      // No request asked for a while (or a read is under way): the last read succeeded.
+      r.body = DumpJson(nlohmann::json{{"status", "ready"}, {"database", "idle"}});
+    }
+    return r;
+  }
   auto result = ctx.cache.Get();
   if (!result.report) {
     HttpResponse r = DatabaseErrorResponse(*result.error);
