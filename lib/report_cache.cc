@@ -71,6 +71,16 @@ std::optional<DrainError> ReportCache::last_error() const {
   return last_error_;
 }
 
+namespace {
+int64_t SteadyNs(ReportCache::Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+bool ReportCache::IsFresh() const {
+  return SteadyNs(Clock::now()) < fresh_until_ns_.load(std::memory_order_acquire);
+}
+
 ReportCache::Result ReportCache::Get(const std::string& version) {
   std::unique_lock<std::mutex> lock(mu_);
   auto now = Clock::now();
@@ -199,6 +209,7 @@ void ReportCache::RefreshLoop() {
     }
     if (fresh) {
       current_ = fresh;
+      fresh_until_ns_.store(SteadyNs(fresh->fetched_at + options_.refresh), std::memory_order_release);
       ever_succeeded_ = true;
       last_error_.reset();
       backoff_ = std::chrono::milliseconds(0);

@@ -22,6 +22,7 @@
 //    that may be another one (a restored backup), and it is probed afresh.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -89,6 +90,10 @@ class ReportCache {
   // The error of the last refresh attempt when it failed, without waiting or refreshing.
   std::optional<DrainError> last_error() const;
 
+  // True while the current report is younger than `refresh`, i.e. Get() answers from memory
+  // without waiting. Lock-free: the HTTP layer asks it to decide where a request may run.
+  bool IsFresh() const;
+
   const Options& options() const { return options_; }
 
  private:
@@ -122,6 +127,7 @@ class ReportCache {
   std::chrono::milliseconds backoff_{0};
   uint64_t refresh_count_ = 0;
   bool ever_succeeded_ = false;
+  std::atomic<int64_t> fresh_until_ns_{0};  // steady_clock: current_->fetched_at + refresh
   bool stopping_ = false;
   std::map<std::string, Watch> watched_;
   std::thread refresher_;

@@ -6,8 +6,13 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 namespace dbos_drain {
@@ -16,12 +21,63 @@ using web::http::http_request;
 using web::http::experimental::listener::http_listener;
 using web::http::experimental::listener::http_listener_config;
 
-struct HttpServer::Impl {
-  std::unique_ptr<http_listener> listener;
-  Handler handler;
-  Logger& log;
-  explicit Impl(Logger& l) : log(l) {}
+namespace {
+
+// A fixed set of threads running queued jobs: requests that may wait for a database read.
+class WorkerPool {
+ public:
+  explicit WorkerPool(unsigned n) {
+    for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { Run(); });
+  }
+  ~WorkerPool() { Stop(); }
+
+  void Post(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+
+  // Runs what is queued, then joins the threads.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+ private:
+  void Run() {
+    while (true) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      try {
+        job();
+      } catch (...) {
+        // A job replies on its own; nothing to do here.
+      }
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
 };
+
+}  // namespace
 
 namespace {
 
@@ -47,14 +103,20 @@ void Reply(http_request& request, const HttpResponse& response, bool close = fal
   // After an oversized or unreadable body, do not keep the connection for another request.
   if (close) out.headers().add("Connection", "close");
   out.set_body(response.body, response.content_type);
-  request.reply(out).then([](pplx::task<void> t) {
-    try {
-      t.get();
-    } catch (...) {
-      // The client went away; nothing to do.
-    }
-  });
+  try {
+    request.reply(out).then([](pplx::task<void> t) {
+      try {
+        t.get();
+      } catch (...) {
+        // The client went away; nothing to do.
+      }
+    });
+  } catch (const std::exception&) {
+    // Already answered: the listener closed the connection while the request waited.
+  }
 }
+
+
 
 // Reads a request body a chunk at a time: keeps at most kMaxBodyBytes and drops the rest, so
 // memory stays bounded whatever a client sends. Each pending read holds the reader alive.
@@ -121,9 +183,29 @@ void ReadBody(concurrency::streams::istream body, BodyReader::Done done) {
 
 }  // namespace
 
-HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, Handler handler, Logger& log)
+struct HttpServer::Impl {
+  std::unique_ptr<http_listener> listener;
+  Handler handler;
+  Inline serve_inline;
+  std::unique_ptr<WorkerPool> pool;
+  Logger& log;
+  explicit Impl(Logger& l) : log(l) {}
+
+  // Answers `req` on the calling thread when that cannot wait on the database, else on the pool.
+  void Answer(http_request request, HttpRequest req, bool close = false) {
+    if (serve_inline && serve_inline(req)) {
+      Reply(request, handler(req), close);
+      return;
+    }
+    pool->Post([this, request, req = std::move(req), close]() mutable { Reply(request, handler(req), close); });
+  }
+};
+
+HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, Handler handler, Logger& log,
+                       Inline serve_inline, unsigned workers)
     : impl_(std::make_unique<Impl>(log)) {
   impl_->handler = std::move(handler);
+  impl_->serve_inline = std::move(serve_inline);
   web::uri uri;
   try {
     uri = web::uri(listen);
@@ -182,7 +264,7 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
     const bool has_body = headers.content_length() > 0 || headers.has("Transfer-Encoding");
     const bool wants_body = req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
     if (!has_body) {
-      Reply(request, impl->handler(req));
+      impl->Answer(request, std::move(req));
       return;
     }
     if (!wants_body || headers.content_length() > kMaxBodyBytes) {
@@ -190,7 +272,8 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
       // only once the whole body has arrived: read and drop what is not needed.
       req.body_too_large = wants_body;
       DiscardBody(request.body());
-      Reply(request, impl->handler(req), req.body_too_large);
+      const bool close = req.body_too_large;
+      impl->Answer(request, std::move(req), close);
       return;
     }
     // A body of unknown length (chunked) or within the limit: read at most kMaxBodyBytes + 1.
@@ -201,7 +284,7 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
       }
       req.body = std::move(body);
       req.body_too_large = too_large;
-      Reply(request, impl->handler(req), too_large);
+      impl->Answer(request, std::move(req), too_large);
     });
   };
   impl_->listener->support(handle);
@@ -210,6 +293,7 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
   // other method, to 405 with the right Allow.
   impl_->listener->support(web::http::methods::OPTIONS, handle);
   impl_->listener->support(web::http::methods::TRCE, handle);
+  impl_->pool = std::make_unique<WorkerPool>(std::max(1u, workers));
 }
 
 HttpServer::~HttpServer() = default;
@@ -228,6 +312,7 @@ void HttpServer::Close() {
   } catch (const std::exception& e) {
     impl_->log.Warn("error while closing the listener", {{"error", e.what()}});
   }
+  impl_->pool->Stop();  // requests still waiting on the database finish (at most the wait timeout)
 }
 
 }  // namespace dbos_drain

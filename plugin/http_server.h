@@ -19,14 +19,20 @@ struct TlsFiles {
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  // True when the handler answers `request` without waiting (e.g. from a fresh report): it then
+  // runs on cpprest's I/O threads. Every other request runs on a pool of `workers` threads, so
+  // requests that wait for a database read (up to query timeout + 1 s) never hold up the I/O
+  // threads, /healthz or /readyz. Null: every request runs on the pool.
+  using Inline = std::function<bool(const HttpRequest&)>;
 
   // `listen`: http://HOST:PORT or https://HOST:PORT (then `tls` is required).
   // Throws DrainError(kConfig) for a bad URL; Open() throws when the port cannot be bound.
-  HttpServer(const std::string& listen, std::optional<TlsFiles> tls, Handler handler, Logger& log);
+  HttpServer(const std::string& listen, std::optional<TlsFiles> tls, Handler handler, Logger& log,
+             Inline serve_inline = nullptr, unsigned workers = 64);
   ~HttpServer();
 
   void Open();
-  // Stops accepting and waits for requests in flight.
+  // Stops accepting and waits for requests in flight (those waiting on the database too).
   void Close();
 
  private:

@@ -23,6 +23,9 @@ namespace po = boost::program_options;
 
 namespace dbos_drain::cli {
 
+// Threads for requests that wait on a database read; each waits at most query timeout + 1 s.
+constexpr unsigned kWorkerThreads = 64;
+
 int RunServe(int argc, char** argv) {
   po::options_description opts("Options");
   opts.add_options()
@@ -127,7 +130,25 @@ int RunServe(int argc, char** argv) {
     ctx.authorize = [t](const std::string& header) { return t->Check(header); };
   }
   const std::string listen = vm["listen"].as<std::string>();
-  HttpServer server(listen, tls, [&ctx](const HttpRequest& req) { return HandleRequest(ctx, req); }, log);
+  // Which requests may run on cpprest's few I/O threads: those answered without waiting for a
+  // database read. The rest go to the worker pool, so a hung database holds up pool threads
+  // (each at most query timeout + 1 s), never /healthz, /readyz or fresh answers.
+  auto serve_inline = [&cache](const HttpRequest& req) {
+    if (cache.IsFresh()) return true;
+    switch (RouteRequest(req.method, req.target).kind) {
+      case RouteKind::kHealthz:
+      case RouteKind::kNotFound:
+      case RouteKind::kMethodNotAllowed:
+      case RouteKind::kBadRequest:
+        return true;
+      case RouteKind::kReadyz:
+        return cache.ever_succeeded();  // latched: answered from memory
+      default:
+        return false;
+    }
+  };
+  HttpServer server(listen, tls, [&ctx](const HttpRequest& req) { return HandleRequest(ctx, req); }, log,
+                    serve_inline, kWorkerThreads);
   server.Open();
   log.Info("listening", {{"listen", listen},
                          {"version", kVersion},
