@@ -35,12 +35,7 @@ ReportCache::ReportCache(Reader reader, Aborter aborter, PolicyOptions policy, O
 }
 
 ReportCache::~ReportCache() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  wake_refresher_.notify_all();
-  refreshed_.notify_all();
+  Shutdown();
   if (aborter_) aborter_();
   refresher_.join();
   watchdog_.join();
@@ -122,8 +117,21 @@ ReportCache::Result ReportCache::Get(const std::string& version) {
                                 "the database did not answer within " + std::to_string(options_.wait_timeout.count()) +
                                     " ms and the last report is older than the staleness bound")};
   }
+  if (stopping_ && generation_ == seen) {
+    return {nullptr, DrainError(ErrorCode::kDatabaseUnavailable,
+                                "dbos-drain is shutting down and the database read in progress did not finish")};
+  }
   if (last_error_) return {nullptr, last_error_};
   return {nullptr, DrainError(ErrorCode::kDatabaseUnavailable, "no report could be read")};
+}
+
+void ReportCache::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_refresher_.notify_all();
+  refreshed_.notify_all();
 }
 
 std::vector<std::string> ReportCache::ProbeList(Clock::time_point now) {

@@ -78,6 +78,11 @@ class ReportCache {
   // `version`: a version the caller is about to look up (may become watched).
   Result Get(const std::string& version = "");
 
+  // For a prompt shutdown: stops refreshing and releases every caller waiting for a refresh at
+  // once (each gets the report within max_staleness, or an error); later calls do not wait.
+  // The destructor does this too.
+  void Shutdown();
+
   // The current report if it is within max_staleness, without triggering a refresh.
   std::shared_ptr<const CachedReport> Peek() const;
 

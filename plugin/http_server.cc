@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -97,22 +98,51 @@ void ConfigureTls(boost::asio::ssl::context& ctx, const TlsFiles& files) {
   }
 }
 
-void Reply(http_request& request, const HttpResponse& response, bool close = false) {
+// Counts requests from the moment dbos-drain gets them until their answer is written.
+class InFlight {
+ public:
+  void Begin() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++n_;
+  }
+  void End() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --n_;
+    }
+    cv_.notify_all();
+  }
+  bool WaitIdle(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return n_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int n_ = 0;
+};
+
+// Sends `response`; `in_flight` (when set) is told once the answer is written or has failed.
+void Reply(http_request& request, const HttpResponse& response, bool close = false,
+           std::shared_ptr<InFlight> in_flight = nullptr) {
   web::http::http_response out(static_cast<web::http::status_code>(response.status));
   for (const auto& [name, value] : response.headers) out.headers().add(name, value);
   // After an oversized or unreadable body, do not keep the connection for another request.
   if (close) out.headers().add("Connection", "close");
   out.set_body(response.body, response.content_type);
   try {
-    request.reply(out).then([](pplx::task<void> t) {
+    request.reply(out).then([in_flight](pplx::task<void> t) {
       try {
         t.get();
       } catch (...) {
         // The client went away; nothing to do.
       }
+      if (in_flight) in_flight->End();
     });
   } catch (const std::exception&) {
     // Already answered: the listener closed the connection while the request waited.
+    if (in_flight) in_flight->End();
   }
 }
 
@@ -188,16 +218,21 @@ struct HttpServer::Impl {
   Handler handler;
   Inline serve_inline;
   std::unique_ptr<WorkerPool> pool;
+  std::shared_ptr<InFlight> in_flight = std::make_shared<InFlight>();
+  std::atomic<bool> shutting_down{false};
   Logger& log;
   explicit Impl(Logger& l) : log(l) {}
 
   // Answers `req` on the calling thread when that cannot wait on the database, else on the pool.
+  // The request was counted in `in_flight` when it arrived; Reply() counts it out.
   void Answer(http_request request, HttpRequest req, bool close = false) {
     if (serve_inline && serve_inline(req)) {
-      Reply(request, handler(req), close);
+      Reply(request, handler(req), close || shutting_down, in_flight);
       return;
     }
-    pool->Post([this, request, req = std::move(req), close]() mutable { Reply(request, handler(req), close); });
+    pool->Post([this, request, req = std::move(req), close]() mutable {
+      Reply(request, handler(req), close || shutting_down, in_flight);
+    });
   }
 };
 
@@ -252,6 +287,7 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
   impl_->listener = std::make_unique<http_listener>(uri, config);
   Impl* impl = impl_.get();
   auto handle = [impl](http_request request) {
+    impl->in_flight->Begin();
     HttpRequest req;
     req.method = request.method();
     // The raw target as received, still percent-encoded: routing decodes each segment itself.
@@ -279,7 +315,7 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
     // A body of unknown length (chunked) or within the limit: read at most kMaxBodyBytes + 1.
     ReadBody(request.body(), [impl, request, req](std::string body, bool too_large, bool failed) mutable {
       if (failed) {
-        Reply(request, ErrorResponse(400, "bad_request", "could not read the request body"), true);
+        Reply(request, ErrorResponse(400, "bad_request", "could not read the request body"), true, impl->in_flight);
         return;
       }
       req.body = std::move(body);
@@ -305,6 +341,10 @@ void HttpServer::Open() {
     throw DrainError(ErrorCode::kConfig, std::string("cannot listen: ") + e.what());
   }
 }
+
+void HttpServer::BeginShutdown() { impl_->shutting_down = true; }
+
+bool HttpServer::WaitIdle(std::chrono::milliseconds timeout) { return impl_->in_flight->WaitIdle(timeout); }
 
 void HttpServer::Close() {
   try {

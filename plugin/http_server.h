@@ -2,6 +2,7 @@
 // HttpResponse of api.h. Nothing else lives here.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -32,7 +33,13 @@ class HttpServer {
   ~HttpServer();
 
   void Open();
-  // Stops accepting and waits for requests in flight (those waiting on the database too).
+  // From now on every answer says Connection: close, so clients open their next connection to
+  // another replica (Kubernetes is taking this one out of the Service). Requests are still served.
+  void BeginShutdown();
+  // Waits until no request is being answered, at most `timeout`; true when idle.
+  bool WaitIdle(std::chrono::milliseconds timeout);
+  // Closes the listener and every connection (cpprest cuts requests still in flight: call
+  // WaitIdle first), then waits for the worker pool.
   void Close();
 
  private:

@@ -165,8 +165,19 @@ int RunServe(int argc, char** argv) {
   int sig = 0;
   sigwait(&signals, &sig);
   log.Info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-  // Finish requests in flight, but exit within 5 s whatever happens.
-  auto closing = std::async(std::launch::async, [&server] { server.Close(); });
+  // Finish requests in flight, but exit within 5 s whatever happens. cpprest cannot stop
+  // accepting without cutting every open connection, so: answer everything from now on with
+  // Connection: close, let requests in flight finish (a read may take query timeout + 1 s), then
+  // release the ones still waiting on a hung database (they get the report within
+  // max-staleness, or a 503), and only then close the listener.
+  auto closing = std::async(std::launch::async, [&server, &cache] {
+    server.BeginShutdown();
+    if (!server.WaitIdle(std::chrono::milliseconds(2500))) {
+      cache.Shutdown();
+      server.WaitIdle(std::chrono::milliseconds(1000));
+    }
+    server.Close();
+  });
   if (closing.wait_for(std::chrono::seconds(4)) != std::future_status::ready) {
     log.Warn("requests still in flight after 4s; exiting anyway");
     log.Info("stopped");

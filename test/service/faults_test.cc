@@ -669,3 +669,37 @@ TEST_CASE("fault: a version known only from history is forgotten when the databa
   CHECK(unknown.Json().at("drained") == false);
   CHECK(Since(restored) < milliseconds(2000));
 }
+
+TEST_CASE("fault: SIGTERM while requests wait on a hung database: they are answered, exit 0 within 5 s",
+          "[fault][signals]") {
+  TwoVersions fx;
+  ServeConfig cfg = Config(fx.db.url());
+  cfg.query_timeout = "2s";  // requests wait up to 3 s for a read
+  DrainService svc(cfg);
+  REQUIRE(svc.Get("/v1/versions/v1").status == 200);
+  auto locker = fx.db.Connect();
+  pqxx::work lock_tx(*locker);
+  lock_tx.exec("LOCK TABLE dbos.workflow_status IN ACCESS EXCLUSIVE MODE");
+  std::this_thread::sleep_for(milliseconds(300));  // the report is stale: requests wait for a read
+
+  std::vector<HttpReply> replies(4);
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    clients.emplace_back([&, i] { replies[i] = svc.Get(i % 2 ? "/v1/versions/v1" : "/v1/versions", WithTimeout(seconds(10))); });
+  }
+  std::this_thread::sleep_for(milliseconds(300));
+  const auto t0 = Clock::now();
+  svc.process().Signal(SIGTERM);
+  ProcessResult r = svc.process().Wait(seconds(10));
+  const auto took = Since(t0);
+  for (auto& c : clients) c.join();
+  INFO(r.Describe());
+  CHECK(r.exit_code == 0);
+  CHECK(took < milliseconds(5000));
+  for (const auto& reply : replies) {
+    INFO(reply.Describe());
+    CHECK(reply.status != 0);  // a complete HTTP answer, not a cut connection
+    CHECK_FALSE(IsDrainedTrue(reply));
+  }
+  lock_tx.abort();
+}
