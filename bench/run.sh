@@ -72,6 +72,7 @@ PEER_PORT=${PEER_PORT:-18081}
 OUT=${OUT:-$REPO/bench/out}
 export DBOS_APP_NAME=${DBOS_APP_NAME:-bench-app}
 DRAIN=$BUILD_DIR/plugin/dbos-drain
+trap 'echo "[bench] failed: line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -214,10 +215,10 @@ measure_report() {
   "${PSQL[@]}" "$url" -c "EXPLAIN (ANALYZE, BUFFERS) $q" >"$explain"
   local seq idx exec_ms bufs
   seq=$(grep -c 'Seq Scan on workflow_status' "$explain" || true)
-  idx=$(grep -oE '(Index Only Scan|Index Scan|Bitmap Index Scan)( Backward)? (using|on) [a-z_0-9]+' "$explain" \
+  idx=$( (grep -oE '(Index Only Scan|Index Scan|Bitmap Index Scan)( Backward)? (using|on) [a-z_0-9]+' "$explain" || true) \
         | awk '{ print $NF }' | sort | uniq | paste -sd, -)
   exec_ms=$(awk '/Execution Time/ { print $3 }' "$explain")
-  bufs=$(grep -m1 -oE 'Buffers: shared [a-z]+=[0-9]+( [a-z]+=[0-9]+)*' "$explain" | sed 's/Buffers: shared //')
+  bufs=$( (grep -m1 -oE 'Buffers: shared [a-z]+=[0-9]+( [a-z]+=[0-9]+)*' "$explain" || true) | sed 's/Buffers: shared //')
   read -r p50 p99 avg max <<<"$stats"
   # The same, with parallel query off for the transaction: on 2 cores the planner's Gather (2
   # workers) for ~10k in-flight rows costs more in worker start-up than it saves.
@@ -229,7 +230,7 @@ measure_report() {
   np50=$(cat "$OUT"/pgbench-"$label"-"$n"-serial.[0-9]* | awk '{ print $3 }' | sort -n | awk '
     { v[NR] = $1 } END { i = int(NR * 0.50 + 0.5); if (i < 1) i = 1; printf "%.2f", v[i] / 1000 }')
   local gather
-  gather=$(grep -oE 'Workers Launched: [0-9]+' "$explain" | awk '{ s += $3 } END { print s + 0 }')
+  gather=$( (grep -oE 'Workers Launched: [0-9]+' "$explain" || true) | awk '{ s += $3 } END { print s + 0 }')
   log "report query $label @ $n: p50 $p50 ms, p99 $p99 ms (avg $avg, max $max) over $RUNS; without parallel workers p50 $np50 ms; plan: indexes [$idx], parallel workers $gather, seq scans of workflow_status: $seq, exec $exec_ms ms, buffers $bufs"
   REPORT_ROWS+=("| $n | $label | $p50 | $p99 | $avg | $max | $np50 | ${idx:-none} | $gather | $seq | $bufs |")
   M[$n:$label:p50]=$p50
@@ -384,7 +385,7 @@ for n in $SIZES; do
   GEN_PAYLOADS=$GEN_PAYLOADS "$PEERS/gen-data.sh" "$SDK_URL" "$n" "$INFLIGHT" "$VERSIONS" >"$OUT/gen-data-$n.txt" 2>&1 \
     || { tail -20 "$OUT/gen-data-$n.txt" >&2; die "gen-data.sh failed"; }
   t1=$(date +%s%N)
-  gen=$(grep -m1 'gen-data: loaded in' "$OUT/gen-data-$n.txt" | sed 's/gen-data: //')
+  gen=$( (grep -m1 'gen-data: loaded in' "$OUT/gen-data-$n.txt" || true) | sed 's/gen-data: //')
   LOAD_ROWS+=("| $n + $INFLIGHT | SDK 5.3.0 schema (peers/gen-data.sh, payloads=$GEN_PAYLOADS) | $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') total | ($gen) |")
   log "gen-data.sh: $gen"
   SIZE_NOTES+=("$n finished: SDK database dbos.workflow_status $(table_size "$SDK_URL" dbos)")
