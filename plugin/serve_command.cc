@@ -27,6 +27,16 @@ namespace dbos_drain::cli {
 constexpr unsigned kWorkerThreads = 64;
 
 int RunServe(int argc, char** argv) {
+  // Signals are taken by sigwait below. Block them before any thread starts (cpprest's pool
+  // starts its threads in initialize_with_threads): a thread that has them unblocked may be the
+  // one the kernel delivers SIGTERM to, and its default action ends the process at once, with no
+  // shutdown and no exit 0.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   po::options_description opts("Options");
   opts.add_options()
       ("listen", po::value<std::string>()->default_value("http://0.0.0.0:8080")->value_name("URL"),
@@ -93,14 +103,6 @@ int RunServe(int argc, char** argv) {
     getrlimit(RLIMIT_NOFILE, &files);
   }
 
-  // Signals are taken by sigwait below; block them before any thread starts so none of the
-  // pool's threads is interrupted by them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   SystemDatabase db(settings);
   ServiceMetrics metrics;
   std::mutex state_mu;
@@ -160,7 +162,9 @@ int RunServe(int argc, char** argv) {
                          {"max_open_files", static_cast<long long>(files.rlim_cur)},
                          {"auth", token != nullptr},
                          {"tls", tls.has_value()}});
-  cache.Get();  // warm up: the first read also makes /readyz true sooner
+  // Warm up: the first read makes /readyz true sooner. Not on this thread: it must reach sigwait
+  // at once, or a SIGTERM during a slow first read would wait for it (query timeout + 1 s).
+  auto warm_up = std::async(std::launch::async, [&cache] { cache.Get(); });
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -184,6 +188,8 @@ int RunServe(int argc, char** argv) {
     std::fflush(nullptr);
     std::_Exit(0);
   }
+  cache.Shutdown();  // releases the warm-up read if it still waits
+  warm_up.wait();
   log.Info("stopped");
   return kExitDrained;
 }

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <pqxx/pqxx>
 #include <regex>
 #include <sstream>
 
@@ -299,6 +300,28 @@ TEST_CASE("serve: SIGTERM and SIGINT stop it with exit 0 within 5 s", "[service]
       CHECK(after.status == 0);
     }
   }
+}
+
+TEST_CASE("serve: SIGTERM during start (first read still running) is a clean exit 0", "[service][signals]") {
+  TwoVersions fx;
+  // Hold the table so the first read at start waits for its query timeout.
+  auto locker = fx.db.Connect();
+  pqxx::work lock_tx(*locker);
+  lock_tx.exec("LOCK TABLE dbos.workflow_status IN ACCESS EXCLUSIVE MODE");
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    ServeConfig cfg = Config(fx.db.url());
+    cfg.query_timeout = "3s";
+    cfg.wait_ready = false;
+    DrainService svc(cfg);  // returns once "listening" is logged: the first read is under way
+    const auto t0 = Clock::now();
+    svc.process().Signal(SIGTERM);
+    auto r = svc.process().Wait(seconds(10));
+    INFO(r.Describe());
+    CHECK(r.exit_code == 0);  // not killed by the signal's default action in some thread
+    CHECK(r.term_signal == 0);
+    CHECK(Since(t0) < milliseconds(1500));  // without waiting for the first read to time out
+  }
+  lock_tx.abort();
 }
 
 TEST_CASE("serve: one JSON log line per start, database state change and stop", "[service][logs]") {
