@@ -36,7 +36,17 @@ ReportCache::ReportCache(Reader reader, Aborter aborter, PolicyOptions policy, O
 
 ReportCache::~ReportCache() {
   Shutdown();
-  if (aborter_) aborter_();
+  // A read may be stuck in the database (a lock, a frozen server). Abort it, and again until the
+  // refresher is out: an abort that lands while the reader is still connecting finds no socket
+  // to shut down, and the read would then run to its statement timeout.
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    do {
+      lock.unlock();
+      if (aborter_) aborter_();
+      lock.lock();
+    } while (!refreshed_.wait_for(lock, std::chrono::milliseconds(50), [&] { return !refreshing_; }));
+  }
   refresher_.join();
   watchdog_.join();
 }
