@@ -248,14 +248,16 @@ void ReportCache::RefreshLoop() {
         }
       }
     }
-    refreshing_ = false;
-    ++generation_;
-    refreshed_.notify_all();
+    // Tell the observer (metrics, logs) before the waiting callers: a request answered by this
+    // read then sees it counted (a /metrics scrape after a failed read shows the error).
     if (observer_) {
       lock.unlock();
       observer_(fresh.get(), error ? &*error : nullptr);
       lock.lock();
     }
+    refreshing_ = false;
+    ++generation_;
+    refreshed_.notify_all();
   }
 }
 
