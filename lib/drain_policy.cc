@@ -26,9 +26,13 @@ std::string UnknownReason(const Report& report, const std::string& version) {
   std::string where = report.shape.has_application_versions
                           ? "not registered in " + report.shape.schema + ".application_versions and no"
                           : "no";
+  std::string history = report.history_probe_timed_out && report.versions_probed.count(version)
+                            ? " (the lookup in workflow history timed out: nothing indexes application_version; "
+                              "it is retried later)"
+                            : "";
   return "version \"" + version + "\" is unknown: " + where + " workflow of it in " +
-         report.shape.schema +
-         ".workflow_status; an unknown version is never reported drained (a typo must not retire "
+         report.shape.schema + ".workflow_status" + history +
+         "; an unknown version is never reported drained (a typo must not retire "
          "pods); use --unknown-version=drained to treat it as drained";
 }
 
@@ -60,6 +64,7 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
   report.application = snapshot.application;
   report.application_filter_ignored = snapshot.application_filter_ignored;
   report.versions_probed = snapshot.versions_probed;
+  report.history_probe_timed_out = snapshot.history_probe_timed_out;
 
   // Latest: highest version_timestamp; ties broken by created_at, then name, so it is stable.
   const RegisteredVersion* latest = nullptr;

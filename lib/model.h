@@ -83,6 +83,8 @@ struct Snapshot {
   std::set<std::string> versions_with_history;
   // Versions that lookup covered (found or not), so a reader can tell "checked" from "not asked".
   std::set<std::string> versions_probed;
+  // The lookup ran out of time (no index on application_version): those versions stay unknown.
+  bool history_probe_timed_out = false;
 };
 
 // The verdict for one application version.
@@ -124,6 +126,7 @@ struct Report {
   std::vector<VersionReport> versions;  // registered first (oldest first), then the others by name
   std::map<std::string, QueueReport> queues;
   std::set<std::string> versions_probed;
+  bool history_probe_timed_out = false;  // see Snapshot
 };
 
 }  // namespace dbos_drain

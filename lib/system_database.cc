@@ -112,6 +112,9 @@ void SystemDatabase::Connect() {
       pqxx::nontransaction setup(*conn);
       setup.exec("SET statement_timeout = " + std::to_string(settings_.query_timeout.count()));
       setup.exec("SET default_transaction_read_only = on");
+      // The report reads ~10k in-flight rows through partial indexes; starting parallel workers
+      // for that costs more than it saves (bench: p50 9-13 ms with them, 3 ms without).
+      setup.exec("SET max_parallel_workers_per_gather = 0");
       setup.exec("SET idle_in_transaction_session_timeout = " + std::to_string(settings_.query_timeout.count() * 2));
     }
     {
@@ -236,10 +239,23 @@ Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
         literal += '"';
       }
       literal += "}";
-      pqxx::result found = scoped_ ? txn.exec_prepared("dbos_drain_probe", literal, *settings_.application)
-                                   : txn.exec_prepared("dbos_drain_probe", literal);
-      for (const auto& row : found) snap.versions_with_history.insert(row[0].as<std::string>());
-      snap.versions_probed.insert(probe.begin(), probe.end());
+      // In a subtransaction: on a huge history without an index on application_version the
+      // probe may hit statement_timeout. That must not cost the report (every version's
+      // verdict); the asked versions just stay unknown (not drained) until a later probe.
+      try {
+        pqxx::subtransaction probe_txn(txn, "history_probe");
+        pqxx::result found = scoped_ ? probe_txn.exec_prepared("dbos_drain_probe", literal, *settings_.application)
+                                     : probe_txn.exec_prepared("dbos_drain_probe", literal);
+        probe_txn.commit();
+        for (const auto& row : found) snap.versions_with_history.insert(row[0].as<std::string>());
+        snap.versions_probed.insert(probe.begin(), probe.end());
+      } catch (const pqxx::sql_error& e) {
+        if (SqlState(e) != "57014") throw;
+        // Counted as looked up and not found, so the service waits probe_interval before
+        // trying again instead of timing out on every refresh.
+        snap.history_probe_timed_out = true;
+        snap.versions_probed.insert(probe.begin(), probe.end());
+      }
     }
     txn.commit();
     return snap;
