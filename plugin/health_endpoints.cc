@@ -14,49 +14,48 @@ HttpResponse ServeHealth(const ApiContext&, const Route&) {
   return r;
 }
 
+namespace {
+
+// {"status":"ready","database_state":"readable","database":...,"schema":...,"as_of":...}
+HttpResponse Ready(const CachedReport& current) {
+  const auto& shape = current.report.shape;
+  HttpResponse r;
+  r.body = DumpJson(nlohmann::json{{"status", "ready"},
+                                   {"database_state", "readable"},
+                                   {"database", shape.database},
+                                   {"schema", shape.schema},
+                                   {"as_of", FormatTimestamp(current.report.as_of_ms)}});
+  return r;
+}
+
+// Latched ready, but the database cannot be read now: 200, saying why.
+HttpResponse ReadyButUnreadable(const DrainError& error) {
+  HttpResponse r;
+  r.body = DumpJson(nlohmann::json{{"status", "ready"},
+                                   {"database_state", "unreadable"},
+                                   {"error", {{"code", ErrorCodeName(error.code())}, {"message", error.what()}}}});
+  return r;
+}
+
+}  // namespace
+
 HttpResponse ServeReady(const ApiContext& ctx, const Route&) {
   // Once latched, answer from memory: a probe must not wait on a database that hangs. The
   // kubelet gives a probe 1 s by default, a read may take query timeout + 1 s (6 s by default),
   // and a probe that times out counts as a failure: the outage would empty the Service after all.
   if (ctx.cache.ever_succeeded()) {
-    if (auto current = ctx.cache.Peek()) {
-      const auto& shape = current->report.shape;
-      HttpResponse r;
-      r.body = DumpJson(nlohmann::json{{"status", "ready"},
-                                       {"database", shape.database},
-                                       {"schema", shape.schema},
-                                       {"as_of", FormatTimestamp(current->report.as_of_ms)}});
-      return r;
-    }
+    if (auto current = ctx.cache.Peek()) return Ready(*current);
+    if (auto error = ctx.cache.last_error()) return ReadyButUnreadable(*error);
+    // No request asked for a while (or a read is under way): the last read succeeded.
     HttpResponse r;
-    if (auto error = ctx.cache.last_error()) {
-      r.body = DumpJson(nlohmann::json{{"status", "ready"},
-                                       {"database", "unreadable"},
-                                       {"error", {{"code", ErrorCodeName(error->code())}, {"message", error->what()}}}});
-    } else {
-      // No request asked for a while (or a read is under way): the last read succeeded.
-      r.body = DumpJson(nlohmann::json{{"status", "ready"}, {"database", "idle"}});
-    }
+    r.body = DumpJson(nlohmann::json{{"status", "ready"}, {"database_state", "idle"}});
     return r;
   }
   auto result = ctx.cache.Get();
-  if (!result.report) {
-    HttpResponse r = DatabaseErrorResponse(*result.error);
-    if (!ctx.cache.ever_succeeded()) return r;
-    r.status = 200;
-    r.headers.clear();
-    r.body = DumpJson(nlohmann::json{{"status", "ready"},
-                                     {"database", "unreadable"},
-                                     {"error", {{"code", ErrorCodeName(result.error->code())}, {"message", result.error->what()}}}});
-    return r;
-  }
-  const auto& shape = result.report->report.shape;
-  HttpResponse r;
-  r.body = DumpJson(nlohmann::json{{"status", "ready"},
-                                   {"database", shape.database},
-                                   {"schema", shape.schema},
-                                   {"as_of", FormatTimestamp(result.report->report.as_of_ms)}});
-  return r;
+  if (result.report) return Ready(*result.report);
+  // A read that failed just after another succeeded still counts as latched.
+  if (ctx.cache.ever_succeeded()) return ReadyButUnreadable(*result.error);
+  return DatabaseErrorResponse(*result.error);
 }
 
 }  // namespace dbos_drain
