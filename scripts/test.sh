@@ -71,6 +71,18 @@ container_test() {
   step "container test done in $(elapsed "$t0")"
 }
 
+# Every manifest under examples/ against the Argo Rollouts, Flagger, KEDA and Kubernetes schemas,
+# with the validator shipped beside the repository (../shared/tools), when it is there.
+validate_examples() {
+  local tool="$ROOT/../shared/tools/validate-manifests/validate-manifests"
+  if [ ! -x "$tool" ]; then
+    step "examples: validator not found at $tool; skipped"
+    return
+  fi
+  step "validating examples/ (validate-manifests)"
+  "$tool" examples/
+}
+
 # The main suite: every CTest binary (unit, db, cli, http) against one throwaway PostgreSQL.
 # Nothing is printed after it: CTest's summary stays the last lines of the run.
 run_tests() {
@@ -82,6 +94,7 @@ main() {
   local t0; t0=$(date +%s)
   install_deps
   build
+  validate_examples
   fuzz_corpus
   container_test
   sanitizer_tests
