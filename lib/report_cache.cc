@@ -90,15 +90,12 @@ ReportCache::Result ReportCache::Get(const std::string& version) {
   std::unique_lock<std::mutex> lock(mu_);
   auto now = Clock::now();
   if (!version.empty() && current_) {
-    const Report& r = current_->report;
-    bool shown = std::any_of(r.versions.begin(), r.versions.end(), [&](const VersionReport& v) { return v.version == version; });
-    if (!shown || watched_.count(version)) {
-      auto it = watched_.find(version);
-      if (it != watched_.end()) {
-        it->second.last_asked = now;
-      } else if (watched_.size() < options_.max_watched_versions) {
-        watched_[version].last_asked = now;
-      }
+    // Watch a version the report does not show (bounded); keep watched ones alive while asked.
+    auto it = watched_.find(version);
+    if (it != watched_.end()) {
+      it->second.last_asked = now;
+    } else if (!current_->version_json.count(version) && watched_.size() < options_.max_watched_versions) {
+      watched_[version].last_asked = now;
     }
   }
   if (current_ && Fresh(*current_, now)) return {current_, std::nullopt};
