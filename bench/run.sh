@@ -76,21 +76,14 @@ trap 'echo "[bench] failed: line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=bench/common.sh
+. "$HERE/common.sh"
 
 # ------------------------------------------------------------------ outer: build, tools, PostgreSQL
 if [ "${1:-}" != --inner ]; then
   mkdir -p "$OUT"
-  if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    log "building Release in $BUILD_DIR"
-    cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DDBOS_DRAIN_BUILD_TESTS=OFF >"$OUT/build.log" 2>&1 \
-      && cmake --build "$BUILD_DIR" -j"$(nproc)" >>"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; die "build failed"; }
-  fi
-  [ -x "$DRAIN" ] || die "no $DRAIN"
-  if ! command -v wrk >/dev/null; then
-    log "installing wrk"
-    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null; }
-  fi
-  command -v wrk >/dev/null || die "wrk is missing (apt-get install wrk)"
+  build_drain
+  ensure_wrk
   command -v jq >/dev/null || { apt-get install -y jq >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y jq >/dev/null; }; }
   if [ "$PEER" = 1 ]; then
     [ -d "$PEER_DIR" ] || die "no peer at $PEER_DIR (PEER=0 to skip it)"

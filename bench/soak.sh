@@ -34,22 +34,16 @@ DRAIN=$BUILD_DIR/plugin/dbos-drain
 
 log() { printf '[soak %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=bench/common.sh
+. "$HERE/common.sh"
 
 case $DURATION in '' | *[!0-9]*) die "DURATION is in whole seconds" ;; esac
 [ "$DURATION" -ge $((3 * OUTAGE + 10)) ] || die "DURATION must leave room for two outages of $OUTAGE s"
 
 if [ "${1:-}" != --inner ]; then
   mkdir -p "$OUT"
-  if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    log "building Release in $BUILD_DIR"
-    cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DDBOS_DRAIN_BUILD_TESTS=OFF >"$OUT/build.log" 2>&1 \
-      && cmake --build "$BUILD_DIR" -j"$(nproc)" >>"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; die "build failed"; }
-  fi
-  [ -x "$DRAIN" ] || die "no $DRAIN"
-  if ! command -v wrk >/dev/null; then
-    log "installing wrk"
-    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null; }
-  fi
+  build_drain
+  ensure_wrk
   exec "$REPO/scripts/with-postgres.sh" "$0" --inner
 fi
 
