@@ -1,5 +1,5 @@
 // Where the database URL comes from, how it is parsed, and that the password never shows
-// (lib/database_url.h). The only I/O here is a temporary file for --database-url-file.
+// (lib/db/database_url.h). The only I/O here is a temporary file for --database-url-file.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>

@@ -1,4 +1,4 @@
-// Durations as typed on a command line, and ages as shown to people (lib/duration.h).
+// Durations as typed on a command line, and ages as shown to people (lib/core/duration.h).
 #include <catch2/catch.hpp>
 
 #include "duration.h"

@@ -1,4 +1,4 @@
-// Which version, queue and schema names are accepted (lib/names.h).
+// Which version, queue and schema names are accepted (lib/core/names.h).
 #include <catch2/catch.hpp>
 
 #include "names.h"

@@ -1,4 +1,4 @@
-// The drain policy (lib/drain_policy.h): every rule, without a database.
+// The drain policy (lib/core/drain_policy.h): every rule, without a database.
 #include <catch2/catch.hpp>
 
 #include "drain_policy.h"

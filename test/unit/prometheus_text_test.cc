@@ -8,6 +8,7 @@
 #include "drain_policy.h"
 #include "prometheus_parse.h"
 #include "prometheus_text.h"
+#include "service_metrics.h"
 
 namespace dbos_drain {
 namespace {

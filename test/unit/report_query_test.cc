@@ -1,4 +1,4 @@
-// The SQL text dbos-drain runs (lib/report_query.h). The database tests run it for real; these
+// The SQL text dbos-drain runs (lib/db/report_query.h). The database tests run it for real; these
 // pin the properties that matter: partial-index predicates, scoping, quoting, shape fitting.
 #include <catch2/catch.hpp>
 

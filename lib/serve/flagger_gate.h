@@ -1,5 +1,5 @@
 // Flagger's confirm-promotion gate, as pure functions: the POSTed payload in, which versions must
-// have drained, the verdict and the answer's body out. No I/O: plugin/flagger_endpoint.cc reads
+// have drained, the verdict and the answer's body out. No I/O: serve/flagger_endpoint.cc reads
 // the report from the cache, logs, and calls these in order:
 //
 //   ParseGateRequest -> CheckGateApplication -> (report) -> SelectGateVersions -> DecideGate

@@ -1,6 +1,6 @@
 // POST /v1/flagger/confirm-promotion: Flagger's confirm-promotion webhook. Holds the promotion
 // (any status > 202) until the versions the canary replaces have drained. The rules live in
-// lib/flagger_gate.h; this file reads the report, logs the decision and answers.
+// serve/flagger_gate.h; this file reads the report, logs the decision and answers.
 #include "api.h"
 #include "flagger_gate.h"
 

@@ -1,4 +1,4 @@
-// GET /metrics: Prometheus text exposition 0.0.4 (families: lib/prometheus_text.h).
+// GET /metrics: Prometheus text exposition 0.0.4 (families: encode/prometheus_text.h).
 //
 // The version and queue series come from the same report as GET /v1/versions, through
 // ctx.cache.Get(): a scrape shares the cache's single refresh and waits at most the cache's

@@ -1,5 +1,5 @@
 // GET /metrics as Prometheus' text exposition format 0.0.4, as a pure function of the report and
-// dbos-drain's own counters. No I/O: plugin/metrics_endpoint.cc gathers the inputs.
+// dbos-drain's own counters. No I/O: serve/metrics_endpoint.cc gathers the inputs.
 //
 // Families (every name prefixed dbos_drain_; units in the name; counters end in _total):
 //   build_info{version}                                 gauge, always 1
@@ -25,7 +25,7 @@
 #include <string_view>
 
 #include "model.h"
-#include "service_metrics.h"
+#include "service_counters.h"
 
 namespace dbos_drain {
 
@@ -35,7 +35,7 @@ struct PrometheusInput {
   const Report* report = nullptr;  // null: no report to show (database unreadable past the bound)
   double report_age_seconds = 0;
   bool database_up = false;
-  ServiceMetrics::Snapshot service;
+  ServiceCounters service;
   std::string build_version;
 };
 

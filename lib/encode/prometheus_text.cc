@@ -101,10 +101,10 @@ void SelfMetrics(Writer& w, const PrometheusInput& in) {
   w.Family("dbos_drain_report_query_duration_seconds", "histogram",
            "Duration of successful report reads from the system database.");
   uint64_t cumulative = 0;
-  for (size_t i = 0; i < ServiceMetrics::kQueryBuckets.size(); ++i) {
+  for (size_t i = 0; i < kQueryBuckets.size(); ++i) {
     cumulative += s.query.buckets[i];
     w.Sample("dbos_drain_report_query_duration_seconds_bucket",
-             {{"le", FormatSampleValue(ServiceMetrics::kQueryBuckets[i])}}, static_cast<double>(cumulative));
+             {{"le", FormatSampleValue(kQueryBuckets[i])}}, static_cast<double>(cumulative));
   }
   w.Sample("dbos_drain_report_query_duration_seconds_bucket", {{"le", "+Inf"}}, static_cast<double>(s.query.count));
   w.Sample("dbos_drain_report_query_duration_seconds_sum", {}, s.query.sum_seconds);
