@@ -4,43 +4,80 @@
 
 #include <pqxx/pqxx>
 
-#include <set>
+#include <mutex>
 
+#include "database_failure.h"
 #include "drain_error.h"
+#include "pqxx_failure.h"
 #include "report_query.h"
+#include "report_rows.h"
+#include "schema_catalog.h"
+#include "text_array.h"
 
 namespace dbos_drain {
 namespace {
 
-bool HasColumn(const std::map<std::string, std::set<std::string>>& tables, const char* table, const char* column) {
-  auto it = tables.find(table);
-  return it != tables.end() && it->second.count(column) > 0;
+using ReadTransaction = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
+
+std::optional<std::string> Text(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<std::string>();
 }
 
-// The SQLSTATE of an error. libpqxx 6 throws some of its typed exceptions without one
-// (insufficient_privilege, too_many_connections, ...): recover it from the type.
-std::string SqlState(const pqxx::sql_error& e) {
-  if (!e.sqlstate().empty()) return e.sqlstate();
-  if (dynamic_cast<const pqxx::insufficient_privilege*>(&e)) return "42501";
-  if (dynamic_cast<const pqxx::too_many_connections*>(&e)) return "53300";
-  if (dynamic_cast<const pqxx::undefined_table*>(&e)) return "42P01";
-  if (dynamic_cast<const pqxx::undefined_column*>(&e)) return "42703";
-  return "";
+std::optional<int64_t> Int(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<int64_t>();
+}
+
+ReportRow ToReportRow(const pqxx::row& row) {
+  ReportRow r;
+  r.kind = row[0].as<std::string>();
+  r.version = Text(row[1]);
+  r.queue = Text(row[2]);
+  r.executor = Text(row[3]);
+  r.status = Text(row[4]);
+  r.n = Int(row[5]);
+  r.a = Int(row[6]);
+  r.b = Int(row[7]);
+  return r;
 }
 
 }  // namespace
 
-SystemDatabase::SystemDatabase(ConnectionSettings settings)
-    : settings_(std::move(settings)),
-      target_(ParseConnectionTarget(settings_.url, settings_.connect_timeout)) {}
+struct SystemDatabase::Impl {
+  ConnectionSettings settings;
+  ConnectionTarget target;
+  std::unique_ptr<pqxx::connection> conn;
+  std::mutex cancel_mutex;  // guards conn's pointer identity for Cancel() and Abort()
+  SchemaShape shape;
+  bool scoped = false;  // the application filter applies to this schema
+
+  Impl(ConnectionSettings s)
+      : settings(std::move(s)), target(ParseConnectionTarget(settings.url, settings.connect_timeout)) {}
+
+  void Connect();
+  SchemaShape DetectShape();
+  [[noreturn]] void Fail(const std::exception& e, const char* during);
+
+  // The steps of one Read(), all in the snapshot's one transaction. Another statement for the
+  // snapshot is one more step, called from Read().
+  Snapshot NewSnapshot() const;
+  void ReadReport(ReadTransaction& txn, Snapshot& snap);
+  void ProbeHistory(ReadTransaction& txn, Snapshot& snap, const std::vector<std::string>& probe);
+};
+
+SystemDatabase::SystemDatabase(ConnectionSettings settings) : impl_(std::make_unique<Impl>(std::move(settings))) {}
 
 SystemDatabase::~SystemDatabase() = default;
 
+const std::string& SystemDatabase::description() const { return impl_->target.description; }
+const ConnectionSettings& SystemDatabase::settings() const { return impl_->settings; }
+
 void SystemDatabase::Cancel() {
-  std::lock_guard<std::mutex> lock(cancel_mutex_);
-  if (conn_) {
+  std::lock_guard<std::mutex> lock(impl_->cancel_mutex);
+  if (impl_->conn) {
     try {
-      conn_->cancel_query();
+      impl_->conn->cancel_query();
     } catch (...) {
       // Nothing to cancel, or the connection is already gone: the Read() fails on its own.
     }
@@ -48,219 +85,136 @@ void SystemDatabase::Cancel() {
 }
 
 void SystemDatabase::Abort() {
-  std::lock_guard<std::mutex> lock(cancel_mutex_);
-  if (conn_) {
-    int fd = conn_->sock();
+  std::lock_guard<std::mutex> lock(impl_->cancel_mutex);
+  if (impl_->conn) {
+    int fd = impl_->conn->sock();
     if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
   }
 }
 
-[[noreturn]] void SystemDatabase::Fail(const std::exception& e, const char* during) {
-  {
-    std::lock_guard<std::mutex> lock(cancel_mutex_);
-    conn_.reset();  // reconnect and re-detect next time
+Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
+  if (!impl_->conn) impl_->Connect();
+  try {
+    Snapshot snap = impl_->NewSnapshot();
+    ReadTransaction txn(*impl_->conn);
+    impl_->ReadReport(txn, snap);
+    impl_->ProbeHistory(txn, snap, VersionsToProbe(snap, probe_versions));
+    txn.commit();
+    return snap;
+  } catch (const std::exception& e) {
+    impl_->Fail(e, "reading the drain report");
   }
-  auto clean = [&](const std::string& m) {
-    std::string s = RedactSecrets(m, target_.password);
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    // libpq messages span lines ("FATAL: ...\nDETAIL: ..."); keep one line for logs.
-    for (auto& c : s) if (c == '\n' || c == '\t') c = ' ';
-    return s;
-  };
-  const std::string where = " (" + target_.description + ", schema " + settings_.schema + ")";
-  if (auto* de = dynamic_cast<const DrainError*>(&e)) throw *de;
-  if (dynamic_cast<const pqxx::broken_connection*>(&e)) {
-    throw DrainError(ErrorCode::kDatabaseUnavailable,
-                     std::string("cannot reach the DBOS system database while ") + during + where + ": " + clean(e.what()));
-  }
-  if (auto* se = dynamic_cast<const pqxx::sql_error*>(&e)) {
-    const std::string state = SqlState(*se);
-    if (state == "57014") {
-      throw DrainError(ErrorCode::kQueryTimeout,
-                       std::string("query timed out after ") + std::to_string(settings_.query_timeout.count()) +
-                           " ms while " + during + where + " (a lock or an overloaded database?)");
-    }
-    if (state == "42501") {
-      throw DrainError(ErrorCode::kPermissionDenied,
-                       std::string("permission denied while ") + during + where + ": " + clean(se->what()) +
-                           " (grant the role SELECT on the tables in examples/sql/readonly-role.sql)");
-    }
-    if (state == "42P01" || state == "42703" || state == "3F000") {
-      throw DrainError(ErrorCode::kSchemaUnrecognized,
-                       std::string("the DBOS schema changed or is incomplete while ") + during + where + ": " + clean(se->what()));
-    }
-    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0 || state == "53300") {
-      throw DrainError(ErrorCode::kDatabaseUnavailable,
-                       std::string("lost the DBOS system database while ") + during + where + ": " + clean(se->what()));
-    }
-    throw DrainError(ErrorCode::kQueryFailed,
-                     std::string("database error while ") + during + where + ": " + clean(se->what()));
-  }
-  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) || dynamic_cast<const pqxx::failure*>(&e)) {
-    throw DrainError(ErrorCode::kDatabaseUnavailable,
-                     std::string("lost the DBOS system database while ") + during + where + ": " + clean(e.what()));
-  }
-  throw DrainError(ErrorCode::kQueryFailed, std::string("unexpected error while ") + during + where + ": " + clean(e.what()));
 }
 
-void SystemDatabase::Connect() {
+[[noreturn]] void SystemDatabase::Impl::Fail(const std::exception& e, const char* during) {
+  {
+    std::lock_guard<std::mutex> lock(cancel_mutex);
+    conn.reset();  // reconnect and re-detect next time
+  }
+  if (auto* de = dynamic_cast<const DrainError*>(&e)) throw *de;
+  FailureContext context;
+  context.during = during;
+  context.description = target.description;
+  context.schema = settings.schema;
+  context.password = target.password;
+  context.query_timeout = settings.query_timeout;
+  throw ClassifyFailure(DescribeFailure(e), context);
+}
+
+void SystemDatabase::Impl::Connect() {
   const char* during = "connecting";
   try {
-    auto conn = std::make_unique<pqxx::connection>(target_.conninfo);
+    auto fresh = std::make_unique<pqxx::connection>(target.conninfo);
     during = "configuring the session";
     {
-      pqxx::nontransaction setup(*conn);
-      setup.exec("SET statement_timeout = " + std::to_string(settings_.query_timeout.count()));
+      pqxx::nontransaction setup(*fresh);
+      setup.exec("SET statement_timeout = " + std::to_string(settings.query_timeout.count()));
       setup.exec("SET default_transaction_read_only = on");
       // The report reads ~10k in-flight rows through partial indexes; starting parallel workers
       // for that costs more than it saves (bench: p50 9-13 ms with them, 3 ms without).
       setup.exec("SET max_parallel_workers_per_gather = 0");
-      setup.exec("SET idle_in_transaction_session_timeout = " + std::to_string(settings_.query_timeout.count() * 2));
+      setup.exec("SET idle_in_transaction_session_timeout = " + std::to_string(settings.query_timeout.count() * 2));
     }
     {
-      std::lock_guard<std::mutex> lock(cancel_mutex_);
-      conn_ = std::move(conn);
+      std::lock_guard<std::mutex> lock(cancel_mutex);
+      conn = std::move(fresh);
     }
     during = "reading the schema";
-    shape_ = DetectShape();
-    scoped_ = settings_.application.has_value() && shape_.has_application_name;
+    shape = DetectShape();
+    scoped = settings.application.has_value() && shape.has_application_name;
     during = "preparing the report query";
-    conn_->prepare("dbos_drain_report", BuildReportQuery(shape_, scoped_));
-    conn_->prepare("dbos_drain_probe", BuildHistoryProbeQuery(shape_, scoped_));
+    conn->prepare("dbos_drain_report", BuildReportQuery(shape, scoped));
+    conn->prepare("dbos_drain_probe", BuildHistoryProbeQuery(shape, scoped));
   } catch (const std::exception& e) {
     Fail(e, during);
   }
 }
 
-SchemaShape SystemDatabase::DetectShape() {
-  SchemaShape shape;
-  shape.schema = settings_.schema;
-  std::map<std::string, std::set<std::string>> tables;
+SchemaShape SystemDatabase::Impl::DetectShape() {
+  SchemaCatalog catalog;
+  std::string database;
   {
-    pqxx::read_transaction txn(*conn_);
-    for (const auto& row : txn.exec_params(kSchemaShapeQuery, settings_.schema)) {
-      shape.database = row[2].as<std::string>();
-      auto& cols = tables[row[0].as<std::string>()];
-      if (!row[1].is_null()) cols.insert(row[1].as<std::string>());
+    pqxx::read_transaction txn(*conn);
+    for (const auto& row : txn.exec_params(kSchemaShapeQuery, settings.schema)) {
+      database = row[2].as<std::string>();
+      catalog.Add(row[0].as<std::string>(), Text(row[1]));
     }
-    if (shape.database.empty()) shape.database = txn.exec("SELECT current_database()")[0][0].as<std::string>();
+    if (database.empty()) database = txn.exec("SELECT current_database()")[0][0].as<std::string>();
     txn.commit();
   }
-  if (!tables.count("workflow_status")) {
-    throw DrainError(ErrorCode::kSchemaNotFound,
-                     "no DBOS system database found in database \"" + shape.database + "\" schema \"" +
-                         settings_.schema + "\": table " + settings_.schema +
-                         ".workflow_status does not exist (wrong database, or pass --schema)");
-  }
-  for (const char* needed : {"status", "application_version", "executor_id", "queue_name", "created_at"}) {
-    if (!HasColumn(tables, "workflow_status", needed)) {
-      throw DrainError(ErrorCode::kSchemaUnrecognized,
-                       "unrecognized DBOS schema in database \"" + shape.database + "\" schema \"" + settings_.schema +
-                           "\": " + settings_.schema + ".workflow_status has no column " + needed);
-    }
-  }
-  shape.has_application_name = HasColumn(tables, "workflow_status", "application_name");
-  shape.has_delay_until = HasColumn(tables, "workflow_status", "delay_until_epoch_ms");
-  shape.has_application_versions = HasColumn(tables, "application_versions", "version_name") &&
-                                   HasColumn(tables, "application_versions", "version_timestamp");
-  shape.versions_have_application_name = HasColumn(tables, "application_versions", "application_name");
-  shape.has_queues = HasColumn(tables, "queues", "name") && HasColumn(tables, "queues", "concurrency");
-  shape.queues_have_worker_concurrency = HasColumn(tables, "queues", "worker_concurrency");
-  shape.queues_have_application_name = HasColumn(tables, "queues", "application_name");
-  if (HasColumn(tables, "dbos_migrations", "version")) {
+  SchemaShape detected = ShapeFromCatalog(catalog, database, settings.schema);
+  if (catalog.HasMigrations()) {
     // Informational only; a role that cannot read it still gets a report.
     try {
-      pqxx::read_transaction txn(*conn_);
-      auto r = txn.exec("SELECT max(version)::bigint FROM " + QualifiedTable(settings_.schema, "dbos_migrations"));
-      if (!r.empty() && !r[0][0].is_null()) shape.migration = r[0][0].as<int64_t>();
+      pqxx::read_transaction txn(*conn);
+      auto r = txn.exec("SELECT max(version)::bigint FROM " + QualifiedTable(settings.schema, "dbos_migrations"));
+      if (!r.empty() && !r[0][0].is_null()) detected.migration = r[0][0].as<int64_t>();
       txn.commit();
     } catch (const pqxx::sql_error& e) {
-      if (SqlState(e) != "42501") throw;
+      if (DescribeFailure(e).sqlstate != "42501") throw;
     }
   }
-  return shape;
+  return detected;
 }
 
-Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
-  if (!conn_) Connect();
+Snapshot SystemDatabase::Impl::NewSnapshot() const {
+  Snapshot snap;
+  snap.shape = shape;
+  if (settings.application) {
+    if (scoped) {
+      snap.application = settings.application;
+    } else {
+      snap.application_filter_ignored = true;
+    }
+  }
+  return snap;
+}
+
+void SystemDatabase::Impl::ReadReport(ReadTransaction& txn, Snapshot& snap) {
+  pqxx::result rows = scoped ? txn.exec_prepared("dbos_drain_report", *settings.application)
+                             : txn.exec_prepared("dbos_drain_report");
+  for (const auto& row : rows) AddReportRow(ToReportRow(row), snap);
+}
+
+void SystemDatabase::Impl::ProbeHistory(ReadTransaction& txn, Snapshot& snap, const std::vector<std::string>& probe) {
+  if (probe.empty()) return;
+  const std::string literal = TextArrayLiteral(probe);
+  // In a subtransaction: on a huge history without an index on application_version the probe
+  // may hit statement_timeout. That must not cost the report (every version's verdict); the
+  // asked versions just stay unknown (not drained) until a later probe.
   try {
-    Snapshot snap;
-    snap.shape = shape_;
-    if (settings_.application) {
-      if (scoped_) {
-        snap.application = settings_.application;
-      } else {
-        snap.application_filter_ignored = true;
-      }
-    }
-    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> txn(*conn_);
-    pqxx::result rows = scoped_ ? txn.exec_prepared("dbos_drain_report", *settings_.application)
-                                : txn.exec_prepared("dbos_drain_report");
-    for (const auto& row : rows) {
-      const std::string kind = row[0].as<std::string>();
-      if (kind == "g") {
-        auto status = ParseInFlightStatus(row[4].as<std::string>());
-        if (!status) continue;
-        InFlightGroup g;
-        if (!row[1].is_null()) g.version = row[1].as<std::string>();
-        if (!row[2].is_null()) g.queue = row[2].as<std::string>();
-        g.executor = row[3].as<std::string>();
-        g.status = *status;
-        g.count = row[5].as<int64_t>();
-        g.oldest_created_at_ms = row[6].as<int64_t>();
-        snap.groups.push_back(std::move(g));
-      } else if (kind == "v") {
-        snap.registered.push_back({row[1].as<std::string>(), row[6].as<int64_t>(0), row[7].as<int64_t>(0)});
-      } else if (kind == "q") {
-        QueueConfig q;
-        q.name = row[2].as<std::string>();
-        if (!row[6].is_null()) q.concurrency = row[6].as<int64_t>();
-        if (!row[7].is_null()) q.worker_concurrency = row[7].as<int64_t>();
-        snap.queues.push_back(std::move(q));
-      } else if (kind == "n") {
-        snap.as_of_ms = row[6].as<int64_t>();
-      }
-    }
-    // Look up in history only the versions the report does not already show.
-    std::set<std::string> seen;
-    for (const auto& r : snap.registered) seen.insert(r.name);
-    for (const auto& g : snap.groups) if (g.version) seen.insert(*g.version);
-    std::vector<std::string> probe;
-    for (const auto& v : probe_versions) if (!seen.count(v)) probe.push_back(v);
-    if (!probe.empty()) {
-      // libpqxx 6 has no array parameter type; pass a text[] literal.
-      std::string literal = "{";
-      for (size_t i = 0; i < probe.size(); ++i) {
-        literal += (i ? ",\"" : "\"");
-        for (char c : probe[i]) {
-          if (c == '"' || c == '\\') literal += '\\';
-          literal += c;
-        }
-        literal += '"';
-      }
-      literal += "}";
-      // In a subtransaction: on a huge history without an index on application_version the
-      // probe may hit statement_timeout. That must not cost the report (every version's
-      // verdict); the asked versions just stay unknown (not drained) until a later probe.
-      try {
-        pqxx::subtransaction probe_txn(txn, "history_probe");
-        pqxx::result found = scoped_ ? probe_txn.exec_prepared("dbos_drain_probe", literal, *settings_.application)
-                                     : probe_txn.exec_prepared("dbos_drain_probe", literal);
-        probe_txn.commit();
-        for (const auto& row : found) snap.versions_with_history.insert(row[0].as<std::string>());
-        snap.versions_probed.insert(probe.begin(), probe.end());
-      } catch (const pqxx::sql_error& e) {
-        if (SqlState(e) != "57014") throw;
-        // Counted as looked up and not found, so the service waits probe_interval before
-        // trying again instead of timing out on every refresh.
-        snap.history_probe_timed_out = true;
-        snap.versions_probed.insert(probe.begin(), probe.end());
-      }
-    }
-    txn.commit();
-    return snap;
-  } catch (const std::exception& e) {
-    Fail(e, "reading the drain report");
+    pqxx::subtransaction probe_txn(txn, "history_probe");
+    pqxx::result found = scoped ? probe_txn.exec_prepared("dbos_drain_probe", literal, *settings.application)
+                                : probe_txn.exec_prepared("dbos_drain_probe", literal);
+    probe_txn.commit();
+    for (const auto& row : found) snap.versions_with_history.insert(row[0].as<std::string>());
+    snap.versions_probed.insert(probe.begin(), probe.end());
+  } catch (const pqxx::sql_error& e) {
+    if (DescribeFailure(e).sqlstate != "57014") throw;
+    // Counted as looked up and not found, so the service waits probe_interval before trying
+    // again instead of timing out on every refresh.
+    snap.history_probe_timed_out = true;
+    snap.versions_probed.insert(probe.begin(), probe.end());
   }
 }
 

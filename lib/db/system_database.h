@@ -8,21 +8,22 @@
 //  - After any failure the connection is dropped; the next Read() reconnects and re-detects the
 //    schema (a table dropped or a database restored is seen afresh).
 //  - Errors never contain the password of the URL.
-//  - Not thread-safe, except Cancel(), which may be called from another thread.
+//  - Not thread-safe, except Cancel() and Abort(), which may be called from another thread.
+//
+// The decisions are pure functions with unit tests: the schema shape from the catalog
+// (schema_catalog.h), what each report row means (report_rows.h), the history probe's text[]
+// parameter (text_array.h), what a failure means (database_failure.h; libpqxx's exception types
+// in pqxx_failure.h). This class only runs the statements; libpqxx stays in its .cc (pimpl).
 #pragma once
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <pqxx/connection>
-
 #include "database_url.h"
 #include "model.h"
-
 
 namespace dbos_drain {
 
@@ -55,20 +56,12 @@ class SystemDatabase {
   void Abort();
 
   // "host:port/dbname as user": where this reads from, for logs. Never has the password.
-  const std::string& description() const { return target_.description; }
-  const ConnectionSettings& settings() const { return settings_; }
+  const std::string& description() const;
+  const ConnectionSettings& settings() const;
 
  private:
-  void Connect();
-  SchemaShape DetectShape();
-  [[noreturn]] void Fail(const std::exception& e, const char* during);
-
-  ConnectionSettings settings_;
-  ConnectionTarget target_;
-  std::unique_ptr<pqxx::connection> conn_;
-  std::mutex cancel_mutex_;  // guards conn_ pointer identity for Cancel()
-  SchemaShape shape_;
-  bool scoped_ = false;     // application filter applies to this schema
+  struct Impl;  // the connection and the statements (system_database.cc)
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace dbos_drain
