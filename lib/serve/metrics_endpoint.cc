@@ -22,7 +22,7 @@ HttpResponse ServeMetrics(const ApiContext& ctx, const Route&) {
     // Up when the last read succeeded. A report younger than the refresh interval is the
     // newest read's result (no read starts before then), even if the read observer that sets
     // service.database_up has not run yet.
-    in.database_up = in.service.database_up || age < ctx.cache.options().refresh;
+    in.database_up = in.service.database_up || age < result.report->refresh_interval;
   }
   HttpResponse r;
   r.content_type = kPrometheusContentType;

@@ -20,6 +20,12 @@
 //    old-schema version that only has finished workflows becomes known. What they found is
 //    forgotten when the database is lost (unreachable, schema gone): the database read after
 //    that may be another one (a restored backup), and it is probed afresh.
+//
+// Planner and executor: every decision above is a pure function in core/refresh_plan.h (what a
+// caller does, what a finished read changes, when to abort) and core/watched_versions.h (the
+// probe bookkeeping), unit-tested without threads. This class holds the state under one mutex,
+// asks them, and carries out the answer: it waits, wakes the refresher, reads, aborts. The
+// report is built and encoded to JSON outside the mutex, so no Get() waits on an encoding.
 #pragma once
 
 #include <atomic>
@@ -37,6 +43,8 @@
 #include "drain_error.h"
 #include "drain_policy.h"
 #include "model.h"
+#include "refresh_plan.h"
+#include "watched_versions.h"
 
 namespace dbos_drain {
 
@@ -45,6 +53,10 @@ struct CachedReport {
   Report report;
   std::chrono::steady_clock::time_point fetched_at;
   std::chrono::milliseconds query_duration{0};
+  // How long this report is fresh (served without a read) and may be served at all, counted
+  // from fetched_at (core/refresh_plan.h: RefreshInterval, StalenessBound).
+  std::chrono::milliseconds refresh_interval{0};
+  std::chrono::milliseconds staleness_bound{0};
   std::string report_json;  // the full report, without age_seconds (callers splice it in)
   std::map<std::string, std::string> version_json;  // per version entry + as_of, without age_seconds
 };
@@ -57,14 +69,7 @@ class ReportCache {
   // Called after each refresh attempt (for logs and metrics): the new report or the error.
   using Observer = std::function<void(const CachedReport*, const DrainError*)>;
 
-  struct Options {
-    std::chrono::milliseconds refresh{2000};
-    std::chrono::milliseconds max_staleness{11000};
-    std::chrono::milliseconds wait_timeout{6000};
-    std::chrono::milliseconds abort_after{12000};
-    std::chrono::milliseconds probe_interval{30000};
-    size_t max_watched_versions = 1000;
-  };
+  using Options = CacheOptions;  // core/refresh_plan.h
 
   struct Result {
     std::shared_ptr<const CachedReport> report;  // set on success
@@ -102,16 +107,12 @@ class ReportCache {
   const Options& options() const { return options_; }
 
  private:
-  struct Watch {
-    Clock::time_point last_asked;
-    std::optional<Clock::time_point> last_probed;
-    bool found = false;
-  };
-
   void RefreshLoop();
-  bool Fresh(const CachedReport& r, Clock::time_point now) const;
-  std::vector<std::string> ProbeList(Clock::time_point now);
-  std::shared_ptr<CachedReport> Encode(Snapshot snapshot, std::chrono::milliseconds took, Clock::time_point now);
+  void Watchdog();
+  // The current report (or none) with the error and the flags the planner reads.
+  CacheState State() const;  // under mu_
+  // Builds the report from `snapshot` and encodes it; no lock held.
+  std::shared_ptr<CachedReport> Encode(Snapshot snapshot, const ReportWindow& window, std::chrono::milliseconds took) const;
 
   Reader reader_;
   Aborter aborter_;
@@ -123,18 +124,20 @@ class ReportCache {
   std::condition_variable wake_refresher_;
   std::condition_variable refreshed_;
   std::shared_ptr<const CachedReport> current_;
+  std::optional<ReportWindow> window_;  // current_'s
   std::optional<DrainError> last_error_;
   uint64_t generation_ = 0;     // bumped after each refresh attempt
   bool refresh_requested_ = false;
-  bool refreshing_ = false;
-  Clock::time_point refresh_started_{};
-  Clock::time_point next_attempt_{};  // backoff after failures
+  bool refreshing_ = false;     // from the request of a read until its result is installed
+  bool reading_ = false;        // the reader is running (the watchdog may abort it)
+  SteadyTime abort_since_{};    // the read's start, or the watchdog's last abort
+  SteadyTime next_attempt_{};   // backoff after failures
   std::chrono::milliseconds backoff_{0};
   uint64_t refresh_count_ = 0;
   bool ever_succeeded_ = false;
-  std::atomic<int64_t> fresh_until_ns_{0};  // steady_clock: current_->fetched_at + refresh
+  std::atomic<int64_t> fresh_until_ns_{0};  // steady_clock: window_->fresh_until
   bool stopping_ = false;
-  std::map<std::string, Watch> watched_;
+  WatchedVersions watched_;
   std::thread refresher_;
   std::thread watchdog_;
 };
