@@ -3,7 +3,7 @@
 //
 // Routes (docs/report-format.md):
 //   GET  /healthz   GET /readyz   GET /metrics   GET /v1/versions
-//   GET  /v1/versions/{version}   GET /v1/queues/{queue}[?version=V]
+//   GET  /v1/versions/{version}   GET /v1/queues/{queue}[?version=V|latest]
 //   POST /v1/flagger/confirm-promotion
 // {version} and {queue} are one percent-decoded path segment: 1..255 bytes of valid UTF-8
 // without NUL. HEAD is answered like GET without a body.

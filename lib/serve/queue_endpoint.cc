@@ -1,46 +1,42 @@
-// GET /v1/queues/{queue}[?version=V] for KEDA's metrics-api scaler (DBOS's Kubernetes guide):
-// queue_utilization = PENDING + ENQUEUED tasks of the queue; desired_workers =
-// ceil(queue_utilization / worker_concurrency) when the queues table gives the concurrency.
-// KEDA only accepts HTTP 200 with a number at valueLocation, so an unknown queue is 200 with
-// zeros and "known": false; a database error is 503.
+// GET /v1/queues/{queue}[?version=V|latest] for KEDA's metrics-api scaler (DBOS's Kubernetes
+// guide). The numbers are core's ComputeQueueDemand (queue_demand.h); this file only maps them to
+// HTTP. KEDA only accepts HTTP 200 with a number at valueLocation, so every answer that is not a
+// usable number is deliberate: 404 for an unknown queue (a typo never scales workers in), 422 for
+// version=latest when the database names no latest version, 503 when the database is unreadable,
+// and 200 with desired_workers null when the queue has no worker concurrency.
 #include "api.h"
+#include "queue_demand.h"
 
 namespace dbos_drain {
 
 HttpResponse ServeQueue(const ApiContext& ctx, const Route& route) {
-  auto result = ctx.cache.Get(route.version.value_or(""));
+  // "latest" is resolved from the report; it is not a version to look up in workflow history.
+  const bool latest = route.version && *route.version == kLatestVersionSelector;
+  auto result = ctx.cache.Get(latest ? "" : route.version.value_or(""));
   if (!result.report) return DatabaseErrorResponse(*result.error);
   const Report& report = result.report->report;
 
-  StatusCounts counts;
-  bool known = false;
-  std::optional<int64_t> worker_concurrency, concurrency;
-  auto q = report.queues.find(route.name);
-  if (q != report.queues.end()) {
-    known = true;
-    worker_concurrency = q->second.worker_concurrency;
-    concurrency = q->second.concurrency;
-    counts = q->second.in_flight;
-  }
-  if (route.version) {
-    VersionReport v = FindVersion(report, *route.version, ctx.policy);
-    auto vq = v.queues.find(route.name);
-    counts = vq != v.queues.end() ? vq->second : StatusCounts{};
-  }
-  const int64_t utilization = counts.pending + counts.enqueued;
+  QueueDemand d = ComputeQueueDemand(report, route.name, route.version, ctx.policy);
+  if (d.outcome == QueueDemandOutcome::kUnknownQueue) return ErrorResponse(404, "not_found", d.message);
+  if (d.outcome == QueueDemandOutcome::kNoLatestVersion) return ErrorResponse(422, "unprocessable", d.message);
+
+  auto opt = [](const std::optional<int64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  const char* selection = d.selection == QueueSelection::kAll       ? "all"
+                          : d.selection == QueueSelection::kLatest ? "latest"
+                                                                   : "version";
   nlohmann::json doc{
       {"queue", route.name},
-      {"known", known},
-      {"version", route.version ? nlohmann::json(*route.version) : nlohmann::json(nullptr)},
-      {"queue_utilization", utilization},
-      {"pending", counts.pending},
-      {"enqueued", counts.enqueued},
-      {"delayed", counts.delayed},
-      {"worker_concurrency", worker_concurrency ? nlohmann::json(*worker_concurrency) : nlohmann::json(nullptr)},
-      {"concurrency", concurrency ? nlohmann::json(*concurrency) : nlohmann::json(nullptr)},
-      {"desired_workers", worker_concurrency && *worker_concurrency > 0
-                              ? nlohmann::json((utilization + *worker_concurrency - 1) / *worker_concurrency)
-                              : nlohmann::json(nullptr)},
+      {"known", d.known},
+      {"version", d.version ? nlohmann::json(*d.version) : nlohmann::json(nullptr)},
+      {"selection", selection},
+      {"latest_version", report.latest_version ? nlohmann::json(*report.latest_version) : nlohmann::json(nullptr)},
+      {"queue_utilization", d.utilization},
+      {"pending", d.counts.pending},
+      {"enqueued", d.counts.enqueued},
+      {"delayed", d.counts.delayed},
+      {"worker_concurrency", opt(d.worker_concurrency)},
+      {"concurrency", opt(d.concurrency)},
+      {"desired_workers", opt(d.desired_workers)},
       {"as_of", FormatTimestamp(report.as_of_ms)},
   };
   HttpResponse r;

@@ -91,18 +91,13 @@ TEST_CASE("keda http: queue utilization, desired workers and per-version numbers
     CHECK(n["desired_workers"] == 0);
     CHECK(n["known"] == true);
   }
-  SECTION("unknown queue: 200, zeros, known false") {
+  SECTION("unknown queue: 404 JSON (the queues table says it does not exist)") {
     HttpResult r = server.Get("/v1/queues/no-such-queue");
-    REQUIRE(r.status == 200);
+    REQUIRE(r.status == 404);
     json d = Body(r);
-    CHECK(d["known"] == false);
-    CHECK(d["queue_utilization"] == 0);
-    CHECK(d["pending"] == 0);
-    CHECK(d["enqueued"] == 0);
-    CHECK(d["delayed"] == 0);
-    CHECK(d["worker_concurrency"].is_null());
-    CHECK(d["concurrency"].is_null());
-    CHECK(d["desired_workers"].is_null());
+    CHECK(d["drained"] == false);
+    CHECK(d["error"]["code"] == "not_found");
+    CHECK(d["error"]["message"].get<std::string>().find("\"no-such-queue\"") != std::string::npos);
   }
   SECTION("concurrency unknown: desired_workers null") {
     json g = Body(server.Get("/v1/queues/global-only"));
@@ -156,6 +151,10 @@ TEST_CASE("keda http: older schema without a queues table", "[keda][http]") {
   CHECK(d["queue_utilization"] == 2);
   CHECK(d["worker_concurrency"].is_null());
   CHECK(d["desired_workers"].is_null());
+  // No queues table: a name cannot be checked, so an idle or unknown queue is zeros, known false.
+  json idle = Body(server.Get("/v1/queues/other"));
+  CHECK(idle["known"] == false);
+  CHECK(idle["queue_utilization"] == 0);
 }
 
 TEST_CASE("keda http: database error is 503", "[keda][http]") {
