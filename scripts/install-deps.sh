@@ -7,7 +7,8 @@ PKGS=(
   build-essential cmake pkg-config git ca-certificates
   libcpprest-dev libssl-dev nlohmann-json3-dev libpqxx-dev libboost-program-options-dev catch2
   postgresql-15 postgresql-client-15 postgresql-contrib
-  prometheus  # promtool: the /metrics tests run `promtool check metrics`
+  prometheus  # promtool: the /metrics tests run `promtool check metrics`; alert rule tests
+  python3     # test/monitoring/check-monitoring.sh reads the Grafana dashboard JSON
 )
 missing=()
 for p in "${PKGS[@]}" "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done

@@ -71,7 +71,8 @@ container_test() {
   step "container test done in $(elapsed "$t0")"
 }
 
-# Every manifest under examples/ against the Argo Rollouts, Flagger, KEDA and Kubernetes schemas,
+# Every manifest under examples/ and deploy/ against the Argo Rollouts, Flagger, KEDA, Prometheus
+# Operator and Kubernetes schemas (deploy/ rendered by kustomize is checked by the deploy_tests),
 # with the validator shipped beside the repository (../shared/tools), when it is there.
 validate_examples() {
   local tool="$ROOT/../shared/tools/validate-manifests/validate-manifests"
@@ -79,8 +80,8 @@ validate_examples() {
     step "examples: validator not found at $tool; skipped"
     return
   fi
-  step "validating examples/ (validate-manifests)"
-  "$tool" examples/
+  step "validating examples/ and deploy/ (validate-manifests)"
+  "$tool" examples/ deploy/
 }
 
 # The main suite: every CTest binary (unit, db, cli, http) against one throwaway PostgreSQL.
