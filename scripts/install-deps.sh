@@ -8,8 +8,12 @@ PKGS=(
   libcpprest-dev libssl-dev nlohmann-json3-dev libpqxx-dev libboost-program-options-dev catch2
   postgresql-15 postgresql-client-15 postgresql-contrib
   prometheus  # promtool: the /metrics tests run `promtool check metrics`; alert rule tests
-  python3     # test/monitoring/check-monitoring.sh reads the Grafana dashboard JSON
+  python3 python3-yaml  # the monitoring and deploy tests read the dashboard JSON and the rendered YAML
 )
+# kubectl renders deploy/ (kubectl kustomize) in the deploy test. A kubectl already on the PATH
+# (a current one, kustomize v5) is used as is; otherwise Debian's kubernetes-client (kubectl 1.20,
+# kustomize v2): deploy/ keeps to what both render.
+command -v kubectl >/dev/null 2>&1 || PKGS+=(kubernetes-client)
 missing=()
 for p in "${PKGS[@]}" "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
