@@ -8,7 +8,7 @@
 #   3. every expression of monitoring/grafana-dashboard.json parses (`promtool check rules` on the
 #      expressions wrapped as recording rules, Grafana's variables substituted);
 #   4. the rules and the dashboard use only metric names dbos-drain exports: the names in
-#      lib/encode/prometheus_text.cc (histograms with their _bucket/_sum/_count series), plus the
+#      lib/encode/ (prometheus_text.cc and any other encoder; histograms with their _bucket/_sum/_count series), plus the
 #      shared contract's names still being added by other changes (CONTRACT_NAMES below; each is
 #      reported while the source does not export it yet).
 # Exit 0 when all hold; 1 with the reason otherwise.
@@ -114,18 +114,20 @@ PY
 promtool check rules "$TMP/dashboard-rules.yml"
 
 echo "== the rules and the dashboard use only metric names dbos-drain exports"
-exported=$( (grep -o '"dbos_drain_[a-z0-9_]*"' "$ROOT"/lib/encode/prometheus_text.cc | tr -d '"'
-             # histograms: the family and its series
-             grep -o 'Family("dbos_drain_[a-z0-9_]*", "histogram"' "$ROOT"/lib/encode/prometheus_text.cc |
+# Every "dbos_drain_..." string literal of the encoders (lib/encode/, where /metrics is written),
+# and each histogram family's _bucket, _sum and _count series.
+SOURCES=$(find "$ROOT/lib/encode" -name '*.cc' -o -name '*.h')
+exported=$( (cat $SOURCES | grep -o '"dbos_drain_[a-z0-9_]*"' | tr -d '"'
+             cat $SOURCES | grep -o 'Family("dbos_drain_[a-z0-9_]*", "histogram"' |
                sed 's/Family("\(.*\)", "histogram"/\1/' | sed 's/$/_bucket/;p;s/_bucket$/_sum/;p;s/_sum$/_count/') | sort -u)
-[ -n "$exported" ] || fail "no metric names found in lib/encode/prometheus_text.cc"
+[ -n "$exported" ] || fail "no metric names found in lib/encode/"
 known=$(printf '%s\n%s\n' "$exported" "$CONTRACT_NAMES" | grep . | sort -u)
 used=$( (grep -v '^\s*#' "$RULES"; cat "$TMP/dashboard-exprs.txt") | grep -o 'dbos_drain_[a-z0-9_]*' | sort -u)
 unknown=$(comm -23 <(echo "$used") <(echo "$known"))
 [ -z "$unknown" ] || fail "metric names dbos-drain does not export: $(echo $unknown)"
 pending=$(comm -23 <(echo "$used") <(echo "$exported"))
 if [ -n "$pending" ]; then
-  echo "note: names of the shared contract not yet in lib/encode/prometheus_text.cc: $(echo $pending)"
+  echo "note: names of the shared contract not yet in lib/encode/: $(echo $pending)"
 fi
 echo "metric names used: $(echo $used)"
 echo "check-monitoring: OK"
