@@ -10,7 +10,12 @@
 #      Job's; the ServiceMonitor's port exists; its scrapeTimeout leaves room for a slow database
 #      (a scrape waits up to --query-timeout + 1 s = 6 s); the NetworkPolicy covers both pods;
 #   4. the ConfigMap's SQL is examples/sql/readonly-role.sql byte for byte (deploy/ keeps a copy
-#      because kustomize reads no file outside the kustomization's folder).
+#      because kustomize reads no file outside the kustomization's folder);
+#   5. under scripts/with-postgres.sh (DBOS_DRAIN_TEST_ADMIN_URL set): the Job's shell script, as
+#      rendered, run with sh and psql against a real PostgreSQL with the newest DBOS schema, its
+#      mount paths pointed at temporary files (and a role name of its own, not to collide with
+#      other tests on the shared server): the role exists, logs in, reads workflow_status, cannot
+#      write it, and has a password.
 # KUBECTL=/path/to/kubectl picks the kubectl (e.g. Debian's 1.20, whose kustomize is v2).
 # Exit 0 pass, 1 fail, 77 skipped (no kubectl, or no validator beside the repository).
 set -euo pipefail
@@ -86,8 +91,38 @@ if cm["data"].get("readonly-role.sql") != sql: fail("the ConfigMap's SQL is not 
 vols = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
 if vols["sql"]["configMap"]["name"] != cm["metadata"]["name"]: fail("the Job does not mount the ConfigMap")
 if "/sql/readonly-role.sql" not in " ".join(job["spec"]["template"]["spec"]["containers"][0]["args"]): fail("the Job does not run the SQL")
+open(sys.argv[1] + ".job.sh", "w").write(job["spec"]["template"]["spec"]["containers"][0]["args"][0])
 print("%d objects: %s" % (len(docs), ", ".join(sorted(by_kind))))
 PY
+
+if [ -n "${DBOS_DRAIN_TEST_ADMIN_URL:-}" ] && command -v psql >/dev/null; then
+  echo "== the read-only role Job's script against PostgreSQL"
+  base=${DBOS_DRAIN_TEST_ADMIN_URL%/*}
+  db="deploy_job_$$"
+  role="dbos_drain_deploy_$$"
+  mkdir -p "$TMP/sql" "$TMP/admin" "$TMP/role"
+  cp "$ROOT/deploy/readonly-role.sql" "$TMP/sql/"
+  printf '%s\n' "$base/$db" > "$TMP/admin/database-url"
+  printf '%s\n' "pw with 'quote' and space" > "$TMP/role/password"
+  cleanup_db() {
+    psql -X -q "$DBOS_DRAIN_TEST_ADMIN_URL" -c "DROP DATABASE IF EXISTS $db" -c "DROP ROLE IF EXISTS $role" >/dev/null 2>&1 || true
+    rm -rf "$TMP"
+  }
+  trap cleanup_db EXIT
+  psql -X -q -v ON_ERROR_STOP=1 "$DBOS_DRAIN_TEST_ADMIN_URL" -c "CREATE DATABASE $db" >/dev/null
+  psql -X -q -v ON_ERROR_STOP=1 -v schema=dbos "$base/$db" \
+    -f "$ROOT/test/fixtures/schema-newest.sql" >/dev/null
+  sed -e "s#/etc/dbos-drain-admin/#$TMP/admin/#g; s#/etc/dbos-drain-role/#$TMP/role/#g; s#/sql/readonly-role.sql#$TMP/sql/readonly-role.sql#g" \
+      -e "s#-v schema=dbos#-v schema=dbos -v role=$role#" "$TMP/rendered.yaml.job.sh" > "$TMP/job.sh"
+  grep -q -- "-v role=$role" "$TMP/job.sh" || fail "the Job's psql command changed shape; update this test"
+  sh "$TMP/job.sh" > "$TMP/job.out" 2>&1 || { cat "$TMP/job.out"; fail "the Job's script failed"; }
+  as_role() { psql -X -q -At -v ON_ERROR_STOP=1 "postgresql://$role@${base#*@}/$db" "$@"; }
+  [ "$(as_role -c 'SELECT count(*) >= 0 FROM dbos.workflow_status')" = t ] || fail "the role cannot read workflow_status"
+  if as_role -c "DELETE FROM dbos.workflow_status" >/dev/null 2>&1; then fail "the role can write workflow_status"; fi
+  [ "$(psql -X -At "$base/$db" -c "SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = '$role'")" = t ] ||
+    fail "the role has no password"
+  echo "role $role: reads workflow_status, cannot write it, has a password"
+fi
 
 if [ ! -x "$VALIDATOR" ]; then
   echo "check-deploy: SKIPPED validation: no validator at $VALIDATOR"
