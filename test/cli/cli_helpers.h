@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "clock.h"
 #include "process.h"
 #include "test_database.h"
 
@@ -19,6 +20,7 @@ using testing::BackgroundProcess;
 using testing::ProcessOptions;
 using testing::ProcessResult;
 using testing::RunDrain;
+using testing::Since;
 using testing::TestDatabase;
 using testing::Workflow;
 
@@ -85,10 +87,6 @@ inline std::vector<std::map<std::string, std::string>> ParseTable(const std::str
     rows.push_back(row);
   }
   return rows;
-}
-
-inline std::chrono::milliseconds Since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
 }
 
 }  // namespace dbos_drain::clitest

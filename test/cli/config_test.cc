@@ -2,29 +2,15 @@
 // database URL comes from, and that no password is ever printed.
 #include "cli_helpers.h"
 
-#include <unistd.h>
-
-#include <cstdio>
-#include <fstream>
 #include <regex>
+
+#include "temp_files.h"
 
 using namespace dbos_drain::clitest;
 using dbos_drain::testing::FreeLoopbackPort;
+using dbos_drain::testing::TempFile;
 
 namespace {
-
-struct TempFile {
-  std::string path;
-  explicit TempFile(const std::string& content) {
-    char name[] = "/tmp/dbos-drain-cli.XXXXXX";
-    int fd = mkstemp(name);
-    REQUIRE(fd >= 0);
-    close(fd);
-    path = name;
-    std::ofstream(path, std::ios::binary) << content;
-  }
-  ~TempFile() { std::remove(path.c_str()); }
-};
 
 ProcessOptions WithEnv(const std::string& url) {
   ProcessOptions o;

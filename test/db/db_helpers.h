@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "clock.h"
 #include "drain_error.h"
 #include "drain_policy.h"
 #include "system_database.h"
@@ -16,6 +17,7 @@
 
 namespace dbos_drain::dbtest {
 
+using testing::Since;
 using testing::TestDatabase;
 using testing::Workflow;
 
@@ -59,10 +61,6 @@ inline DrainError ExpectDrainError(const std::function<void()>& f) {
   }
   FAIL("expected a DrainError, got none");
   throw std::logic_error("unreachable");
-}
-
-inline std::chrono::milliseconds Since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
 }
 
 }  // namespace dbos_drain::dbtest

@@ -6,29 +6,19 @@
 #include <thread>
 
 #include "process.h"
+#include "table_lock.h"
 
 using namespace dbos_drain;
 using namespace dbos_drain::dbtest;
 using testing::AgoMs;
 using testing::FreeLoopbackPort;
+using testing::TableLock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 namespace {
 
 const char* kSecret = "Sup3r-Secret-PW";
-
-// Holds ACCESS EXCLUSIVE on a table in an open transaction until destroyed.
-class TableLock {
- public:
-  TableLock(const TestDatabase& db, const std::string& table) : conn_(db.Connect()), tx_(*conn_) {
-    tx_.exec("LOCK TABLE " + db.Table(table) + " IN ACCESS EXCLUSIVE MODE");
-  }
-
- private:
-  std::unique_ptr<pqxx::connection> conn_;
-  pqxx::work tx_;
-};
 
 }  // namespace
 
@@ -216,7 +206,7 @@ TEST_CASE("Cancel() from another thread ends a blocked read", "[db][errors][time
 
 TEST_CASE("every read runs in a read-only repeatable-read transaction", "[db][readonly]") {
   TestDatabase db;
-  db.Exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+  db.EnableStatementStatistics();
   db.InsertVersion("v1", AgoMs(std::chrono::hours(1)));
   db.InsertWorkflow(Workflow("PENDING").Version("v1"));
   // A role that could write, so nothing but dbos-drain's own statements keeps it read-only.

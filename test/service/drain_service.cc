@@ -1,10 +1,7 @@
 #include "drain_service.h"
 
 #include <signal.h>
-#include <stdlib.h>
-#include <unistd.h>
 
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -61,6 +58,13 @@ HttpReply DrainService::Request(const std::string& method, const std::string& ta
   return servicetest::Request(port_, method, target, options);
 }
 
+HttpReply DrainService::Post(const std::string& target, const std::string& body, const std::string& content_type,
+                             RequestOptions options) const {
+  if (!content_type.empty()) options.headers.push_back({"Content-Type", content_type});
+  options.body = body;
+  return servicetest::Request(port_, "POST", target, options);
+}
+
 std::vector<nlohmann::json> DrainService::LogLines() const {
   std::vector<nlohmann::json> out;
   std::istringstream in(process_->StderrSoFar());
@@ -95,6 +99,18 @@ HttpReply PollUntil(const DrainService& service, const std::string& target,
   }
 }
 
+HttpReply PollUntil(const std::function<HttpReply()>& fetch, const std::function<bool(const HttpReply&)>& accept,
+                    std::chrono::milliseconds timeout, std::chrono::milliseconds every) {
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    HttpReply r = fetch();
+    if (accept(r) || Clock::now() >= deadline) return r;
+    std::this_thread::sleep_for(every);
+  }
+}
+
+std::string FirstLine(const HttpReply& r) { return r.body.substr(0, r.body.find('\n')); }
+
 bool IsDrainedTrue(const HttpReply& r) {
   if (r.status < 200 || r.status > 299) return false;
   try {
@@ -114,29 +130,6 @@ bool IsJsonError(const HttpReply& r, int status, const std::string& code) {
   } catch (...) {
     return false;
   }
-}
-
-std::chrono::milliseconds Since(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t);
-}
-
-TempDir::TempDir() {
-  const char* base = getenv("TMPDIR");
-  std::string pattern = std::string(base && *base ? base : "/tmp") + "/dbos-drain-svc.XXXXXX";
-  std::vector<char> buf(pattern.begin(), pattern.end());
-  buf.push_back('\0');
-  if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
-  path_ = buf.data();
-}
-
-TempDir::~TempDir() {
-  testing::RunProcess({"rm", "-rf", path_});
-}
-
-void TempDir::Write(const std::string& name, const std::string& content) const {
-  std::ofstream out(File(name), std::ios::binary | std::ios::trunc);
-  out << content;
-  if (!out) throw std::runtime_error("cannot write " + File(name));
 }
 
 }  // namespace dbos_drain::servicetest

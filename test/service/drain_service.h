@@ -1,7 +1,7 @@
 // `dbos-drain serve` under test: the real binary on a free loopback port, started with short
 // timings (--refresh 200ms, --query-timeout 1s unless a test says otherwise), its JSON log lines
-// parsed, stopped with SIGTERM at the end. Plus helpers the service tests share.
-#pragma once
+// parsed, stopped with SIGTERM at the end. Plus helpers the service tests share. The one HTTP
+// harness of the suite: every test of `serve` over HTTP uses it (and http_client.h).
 
 #include <chrono>
 #include <functional>
@@ -11,14 +11,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "clock.h"
 #include "http_client.h"
 #include "process.h"
+#include "temp_files.h"
+#include "test_database.h"
 
 namespace dbos_drain::servicetest {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::Since;
+using testing::TempDir;
 
 struct ServeConfig {
   std::string database_url;
@@ -35,6 +40,22 @@ struct ServeConfig {
 inline ServeConfig Config(const std::string& database_url) {
   ServeConfig c;
   c.database_url = database_url;
+  return c;
+}
+
+// A ServeConfig for `db` (its URL, and --schema when it is not the default "dbos"), plus flags.
+inline ServeConfig Config(const testing::TestDatabase& db, const std::vector<std::string>& extra_args = {}) {
+  ServeConfig c = Config(db.url());
+  if (db.schema() != "dbos") c.extra_args = {"--schema", db.schema()};
+  c.extra_args.insert(c.extra_args.end(), extra_args.begin(), extra_args.end());
+  return c;
+}
+
+// A service whose every read fails: its URL names a database that does not exist on `db`'s
+// server (so it never becomes ready: wait_ready is off).
+inline ServeConfig UnreadableConfig(const testing::TestDatabase& db) {
+  ServeConfig c = Config("postgresql://postgres@" + db.host() + ":" + db.port() + "/dbos_drain_no_such_database");
+  c.wait_ready = false;
   return c;
 }
 
@@ -57,6 +78,9 @@ class DrainService {
 
   HttpReply Get(const std::string& target, RequestOptions options = {}) const;
   HttpReply Request(const std::string& method, const std::string& target, RequestOptions options = {}) const;
+  // POST `body` with Content-Type `content_type` (none when empty) and Content-Length.
+  HttpReply Post(const std::string& target, const std::string& body,
+                 const std::string& content_type = "application/json", RequestOptions options = {}) const;
 
   // stderr so far, one parsed JSON object per line. A line that is not JSON fails the test
   // (throws): every log line must be one JSON object, whatever the names in it.
@@ -76,23 +100,14 @@ class DrainService {
 HttpReply PollUntil(const DrainService& service, const std::string& target,
                     const std::function<bool(const HttpReply&)>& accept, std::chrono::milliseconds timeout,
                     std::chrono::milliseconds every = milliseconds(50));
+// Calls `fetch` (any request) until `accept(reply)` or `timeout`; returns the last reply.
+HttpReply PollUntil(const std::function<HttpReply()>& fetch, const std::function<bool(const HttpReply&)>& accept,
+                    std::chrono::milliseconds timeout = seconds(10), std::chrono::milliseconds every = milliseconds(50));
 
 bool IsDrainedTrue(const HttpReply& r);  // 2xx with JSON "drained": true
 bool IsJsonError(const HttpReply& r, int status, const std::string& code);
 
-std::chrono::milliseconds Since(Clock::time_point t);
-
-// A temporary directory removed (recursively) at the end of the test.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-  void Write(const std::string& name, const std::string& content) const;
-
- private:
-  std::string path_;
-};
+// The body up to its first newline (the Flagger answer's summary line).
+std::string FirstLine(const HttpReply& r);
 
 }  // namespace dbos_drain::servicetest

@@ -19,6 +19,7 @@
 #include <pqxx/pqxx>
 
 #include "drain_service.h"
+#include "table_lock.h"
 #include "test_database.h"
 
 using namespace dbos_drain::servicetest;
@@ -29,6 +30,7 @@ using dbos_drain::testing::DrainBinary;
 using dbos_drain::testing::ProcessOptions;
 using dbos_drain::testing::ProcessResult;
 using dbos_drain::testing::RunProcess;
+using dbos_drain::testing::TableLock;
 using dbos_drain::testing::TestDatabase;
 using dbos_drain::testing::WaitUntil;
 using dbos_drain::testing::Workflow;
@@ -399,9 +401,7 @@ TEST_CASE("fault: a lock blocks the report query: 503 within query timeout + 1 s
   Sampler health(svc, "/healthz", milliseconds(100)), ready(svc, "/readyz", milliseconds(100));
   std::this_thread::sleep_for(milliseconds(300));
 
-  auto locker = fx.db.Connect();
-  auto lock_tx = std::make_unique<pqxx::work>(*locker);
-  lock_tx->exec("LOCK TABLE dbos.workflow_status IN ACCESS EXCLUSIVE MODE");
+  TableLock lock(fx.db, "workflow_status");
   const auto t_lock = Clock::now();
   std::this_thread::sleep_for(milliseconds(4500));
 
@@ -413,8 +413,7 @@ TEST_CASE("fault: a lock blocks the report query: 503 within query timeout + 1 s
   CHECK(wait->Running());
   CHECK_THAT(wait->StdoutSoFar(), Catch::Contains("timed out"));
 
-  lock_tx->commit();
-  lock_tx.reset();
+  lock.Release();
   const auto t_free = Clock::now();
   REQUIRE(WaitUntil([&] { return v2.First(t_free, Fresh200).has_value(); }, seconds(4)));
   CHECK(v2.First(t_free, Fresh200)->received - t_free < milliseconds(2000));
@@ -598,7 +597,6 @@ TEST_CASE("fault: the database is restored to an older state mid-run; the verdic
   REQUIRE(PollUntil(svc, "/v1/versions/v1", counts("v1", 3), seconds(3)).status == 200);
   REQUIRE(svc.Get("/v1/versions/v2").Json().at("drained") == false);
   Sampler v1(svc, "/v1/versions/v1");
-  const auto t0 = Clock::now();
 
   // Restored to A, with fewer rows in flight: the answers follow the database, not the past.
   restore(dump_a);
@@ -624,12 +622,15 @@ TEST_CASE("fault: the database is restored to an older state mid-run; the verdic
   CHECK(counts("v1", 3)(svc.Get("/v1/versions/v1")));
 
   v1.Stop();
+  // The sampler asked all along, through both restores: the checks below cover them.
+  const auto any = [](const Sampler::Sample&) { return true; };
+  REQUIRE(v1.First(restored_a, any));
+  REQUIRE(v1.First(restored_b, any));
   for (const auto& s : v1.Samples()) {
     CHECK_FALSE(s.drained_true);  // v1 has work in every state
     CHECK(s.latency() < kAnswerBound);
   }
   CHECK(wait->Running());
-  CHECK(Since(t0) > milliseconds(0));
 }
 
 TEST_CASE("fault: a version known only from history is forgotten when the database is restored without it",
@@ -676,9 +677,7 @@ TEST_CASE("fault: SIGTERM while requests wait on a hung database: they are answe
   cfg.query_timeout = "2s";  // requests wait up to 3 s for a read
   DrainService svc(cfg);
   REQUIRE(svc.Get("/v1/versions/v1").status == 200);
-  auto locker = fx.db.Connect();
-  pqxx::work lock_tx(*locker);
-  lock_tx.exec("LOCK TABLE dbos.workflow_status IN ACCESS EXCLUSIVE MODE");
+  TableLock lock(fx.db, "workflow_status");
   std::this_thread::sleep_for(milliseconds(300));  // the report is stale: requests wait for a read
 
   std::vector<HttpReply> replies(4);
@@ -700,5 +699,5 @@ TEST_CASE("fault: SIGTERM while requests wait on a hung database: they are answe
     CHECK(reply.status != 0);  // a complete HTTP answer, not a cut connection
     CHECK_FALSE(IsDrainedTrue(reply));
   }
-  lock_tx.abort();
+  lock.Release();
 }

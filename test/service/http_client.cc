@@ -367,6 +367,14 @@ HttpReply Exchange(int port, const std::string& raw, const RequestOptions& optio
   }
   std::string pending;
   reply = ReadOne(stream, pending, deadline, head);
+  if (head && reply.status != 0) {
+    // The answer to a HEAD has no body, but a server that sent one anyway must be seen: this is
+    // the connection's only request, so read what follows until the server closes it.
+    char buf[4096];
+    ssize_t n;
+    while ((n = stream.Read(buf, sizeof buf, deadline)) > 0) pending.append(buf, static_cast<size_t>(n));
+    reply.body = pending;
+  }
   if (ssl) SSL_shutdown(ssl.get());
   close(fd);
   return done(reply);
@@ -377,9 +385,11 @@ HttpReply Request(int port, const std::string& method, const std::string& target
   bool has_length = false;
   for (const auto& [k, v] : options.headers) {
     raw += k + ": " + v + "\r\n";
-    if (Lower(k) == "content-length") has_length = true;
+    if (Lower(k) == "content-length" || Lower(k) == "transfer-encoding") has_length = true;
   }
-  if (!options.body.empty() && !has_length) raw += "Content-Length: " + std::to_string(options.body.size()) + "\r\n";
+  if ((!options.body.empty() || method == "POST") && !has_length) {
+    raw += "Content-Length: " + std::to_string(options.body.size()) + "\r\n";
+  }
   raw += "Connection: close\r\n\r\n" + options.body;
   return Exchange(port, raw, options, method == "HEAD");
 }

@@ -44,14 +44,16 @@ struct HttpReply {
   std::string Describe() const;
 };
 
-// One request on a fresh connection (Connection: close), with Host and Content-Length added.
+// One request on a fresh connection (Connection: close), with Host added, and Content-Length
+// for a body or a POST unless `options.headers` has Content-Length or Transfer-Encoding.
 HttpReply Request(int port, const std::string& method, const std::string& target, const RequestOptions& options = {});
 inline HttpReply Get(int port, const std::string& target, const RequestOptions& options = {}) {
   return Request(port, "GET", target, options);
 }
 
 // Sends `raw` as is on a fresh connection and reads one response (or until the server closes).
-// `head`: the response to a HEAD has no body whatever Content-Length says.
+// `head`: the response to a HEAD has no body whatever Content-Length says; whatever bytes the
+// server sends after its headers anyway, until it closes, are `body` (so `body.empty()` checks).
 HttpReply Exchange(int port, const std::string& raw, const RequestOptions& options = {}, bool head = false);
 
 // A connection the test drives by hand (slow clients, pipelining, half requests).

@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include "drain_service.h"
+#include "pqxx_failure.h"
 #include "test_database.h"
 
 using namespace dbos_drain::servicetest;
@@ -42,10 +43,11 @@ std::string SqlStateOf(const std::string& url, const std::string& sql, const std
     if (!setup.empty()) tx.exec(setup);
     tx.exec(sql);
     return "";
-  } catch (const pqxx::insufficient_privilege& e) {
-    return "42501";  // libpqxx 6 throws this one without its SQLSTATE
   } catch (const pqxx::sql_error& e) {
-    return e.sqlstate().empty() ? std::string("?") + e.what() : e.sqlstate();
+    // libpqxx 6 throws some errors (insufficient_privilege) without their SQLSTATE: the
+    // library's own fallback (lib/db/pqxx_failure.h, unit-tested) recovers it from the type.
+    const std::string state = dbos_drain::DescribeFailure(e).sqlstate;
+    return state.empty() ? std::string("?") + e.what() : state;
   }
 }
 

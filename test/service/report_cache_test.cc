@@ -4,16 +4,14 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <set>
 #include <thread>
-
-#include <pqxx/pqxx>
 
 #include "report_cache.h"
 #include "system_database.h"
 #include "process.h"
+#include "sync.h"
+#include "table_lock.h"
 #include "test_database.h"
 
 using dbos_drain::ConnectionSettings;
@@ -22,6 +20,8 @@ using dbos_drain::PolicyOptions;
 using dbos_drain::ReportCache;
 using dbos_drain::SystemDatabase;
 using dbos_drain::testing::AgoMs;
+using dbos_drain::testing::Stampede;
+using dbos_drain::testing::TableLock;
 using dbos_drain::testing::TestDatabase;
 using dbos_drain::testing::Workflow;
 using Clock = std::chrono::steady_clock;
@@ -29,26 +29,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 namespace {
-
-class Gate {
- public:
-  void Wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return open_; });
-  }
-  void Open() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
 
 struct Fixture {
   TestDatabase db;
@@ -87,24 +67,14 @@ TEST_CASE("ReportCache: 50 concurrent callers of a stale report share exactly on
   CHECK(cache.refresh_count() == 1);
 
   std::this_thread::sleep_for(milliseconds(600));  // stale now
-  auto locker = fx.db.Connect();
-  pqxx::work lock_tx(*locker);
-  lock_tx.exec("LOCK TABLE dbos.workflow_status IN ACCESS EXCLUSIVE MODE");  // the read will wait
-
-  Gate gate;
+  TableLock lock(fx.db, "workflow_status");  // the read will wait
   std::vector<ReportCache::Result> results(50);
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < results.size(); ++i) {
-    threads.emplace_back([&, i] {
-      gate.Wait();
-      results[i] = cache.Get(i % 2 ? "v1" : "v2");
-    });
-  }
-  gate.Open();
+  Stampede callers(results.size(), [&](size_t i) { results[i] = cache.Get(i % 2 ? "v1" : "v2"); });
+  callers.Go();
   std::this_thread::sleep_for(milliseconds(300));
   CHECK(cache.refresh_count() == 2);  // one read started; 50 callers wait for it
-  lock_tx.commit();
-  for (auto& t : threads) t.join();
+  lock.Release();
+  callers.Join();
 
   std::set<const void*> reports;
   for (const auto& r : results) {

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "drain_service.h"
+#include "table_lock.h"
 #include "test_database.h"
 
 using namespace dbos_drain::servicetest;
@@ -305,9 +306,7 @@ TEST_CASE("serve: SIGTERM and SIGINT stop it with exit 0 within 5 s", "[service]
 TEST_CASE("serve: SIGTERM during start (first read still running) is a clean exit 0", "[service][signals]") {
   TwoVersions fx;
   // Hold the table so the first read at start waits for its query timeout.
-  auto locker = fx.db.Connect();
-  pqxx::work lock_tx(*locker);
-  lock_tx.exec("LOCK TABLE dbos.workflow_status IN ACCESS EXCLUSIVE MODE");
+  dbos_drain::testing::TableLock lock(fx.db, "workflow_status");
   for (int attempt = 0; attempt < 3; ++attempt) {
     ServeConfig cfg = Config(fx.db.url());
     cfg.query_timeout = "3s";
@@ -321,7 +320,7 @@ TEST_CASE("serve: SIGTERM during start (first read still running) is a clean exi
     CHECK(r.term_signal == 0);
     CHECK(Since(t0) < milliseconds(1500));  // without waiting for the first read to time out
   }
-  lock_tx.abort();
+  lock.Release();
 }
 
 TEST_CASE("serve: one JSON log line per start, database state change and stop", "[service][logs]") {

@@ -173,12 +173,23 @@ pqxx::result TestDatabase::Query(const std::string& sql) const {
   return tx.exec(sql);
 }
 
+void TestDatabase::EnableStatementStatistics() const {
+  try {
+    Exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    Query("SELECT count(*) FROM pg_stat_statements");
+  } catch (const std::exception& e) {
+    throw std::runtime_error(
+        "pg_stat_statements does not collect on this server (it must be in shared_preload_libraries, as "
+        "scripts/with-postgres.sh sets it: run the tests through that script): " + std::string(e.what()));
+  }
+}
+
 std::unique_ptr<pqxx::connection> TestDatabase::Connect() const {
   return std::make_unique<pqxx::connection>(AdminConnectionFor(name_));
 }
 
 void TestDatabase::LoadSqlFile(const std::string& path, const std::optional<std::string>& schema) const {
-  std::vector<std::string> argv{"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"};
+  std::vector<std::string> argv{"psql", "-X", "-q", "--single-transaction", "-v", "ON_ERROR_STOP=1"};
   if (schema) {
     argv.push_back("-v");
     argv.push_back("schema=" + *schema);

@@ -78,8 +78,9 @@ class TestDatabase {
   // A new superuser connection to this database (e.g. to hold a lock in a transaction).
   std::unique_ptr<pqxx::connection> Connect() const;
 
-  // `psql -v ON_ERROR_STOP=1 [-v schema=SCHEMA] -f path` into this database; throws with psql's
-  // output on failure.
+  // `psql --single-transaction -v ON_ERROR_STOP=1 [-v schema=SCHEMA] -f path` into this database:
+  // a reader running meanwhile sees all of the file or none of it (as a DBOS migration is seen),
+  // never a schema half made. Throws with psql's output on failure.
   void LoadSqlFile(const std::string& path, const std::optional<std::string>& schema) const;
 
   // Inserts one row into SCHEMA.workflow_status; returns its workflow_uuid.
@@ -91,6 +92,11 @@ class TestDatabase {
                      const std::optional<std::string>& application = std::nullopt) const;
   void InsertQueue(const std::string& name, std::optional<int> concurrency, std::optional<int> worker_concurrency,
                    const std::optional<std::string>& application = std::nullopt) const;
+
+  // CREATE EXTENSION pg_stat_statements here, and checks that it collects: the server must
+  // preload it, which scripts/with-postgres.sh always does. Throws std::runtime_error saying so
+  // otherwise: tests that count statements fail loudly rather than pass without counting.
+  void EnableStatementStatistics() const;
 
   // Creates a LOGIN role (unique name starting with `prefix`) with CONNECT on this database and
   // USAGE on the schema; with `select`, SELECT on every table of the schema. Returns its name.

@@ -2,32 +2,15 @@
 // (lib/db/database_url.h). The only I/O here is a temporary file for --database-url-file.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
-#include <cstdio>
-#include <fstream>
-
 #include "database_url.h"
 #include "drain_error.h"
+#include "temp_files.h"
 
 using namespace dbos_drain;
+using dbos_drain::testing::TempFile;
 using std::chrono::milliseconds;
 
 namespace {
-
-// A temporary file removed at the end of the test.
-struct TempFile {
-  std::string path;
-  explicit TempFile(const std::string& content) {
-    char name[] = "/tmp/dbos-drain-url.XXXXXX";
-    int fd = mkstemp(name);
-    REQUIRE(fd >= 0);
-    close(fd);
-    path = name;
-    std::ofstream(path, std::ios::binary) << content;
-  }
-  ~TempFile() { std::remove(path.c_str()); }
-};
 
 ErrorCode CodeOf(const std::function<void()>& f) {
   try {

@@ -4,13 +4,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "serve_fixture.h"
+#include "drain_service.h"
 
-namespace dbos_drain::integration {
+namespace dbos_drain::servicetest {
 namespace {
 
 using nlohmann::json;
 using testing::AgoMs;
+using testing::TestDatabase;
+using testing::Workflow;
 using namespace std::chrono_literals;
 
 const char* kRoute = "/v1/flagger/confirm-promotion";
@@ -22,13 +24,13 @@ std::string FlaggerPayload(const std::map<std::string, std::string>& metadata = 
   return doc.dump();
 }
 
-json SecondLineJson(const HttpResult& r) {
+json SecondLineJson(const HttpReply& r) {
   auto nl = r.body.find('\n');
   REQUIRE(nl != std::string::npos);
   return json::parse(r.body.substr(nl + 1));
 }
 
-json ErrorOf(const HttpResult& r) {
+json ErrorOf(const HttpReply& r) {
   INFO(r.body);
   CHECK(r.Header("content-type") == "application/json");
   json doc = json::parse(r.body);
@@ -47,13 +49,13 @@ TEST_CASE("flagger http: a named version, not drained then drained", "[flagger][
   auto enqueued = db.InsertWorkflows(4, Workflow("ENQUEUED").Version("v1").Queue("tasks").CreatedAgo(1min));
   db.InsertWorkflows(2, Workflow("SUCCESS").Version("v1"));
   db.InsertWorkflows(1, Workflow("PENDING").Version("v2").CreatedAgo(1h + 20s));
-  Server server(db);
+  DrainService server(Config(db));
 
-  HttpResult r = server.Post(kRoute, FlaggerPayload({{"version", "v1"}}));
+  HttpReply r = server.Post(kRoute, FlaggerPayload({{"version", "v1"}}));
   INFO(r.body);
   CHECK(r.status == 409);
   CHECK(r.Header("content-type") == "text/plain; charset=utf-8");
-  CHECK(r.FirstLine() == "v1 not drained: 3 pending, 4 enqueued (tasks), oldest 2h 5m");
+  CHECK(FirstLine(r) == "v1 not drained: 3 pending, 4 enqueued (tasks), oldest 2h 5m");
   json doc = SecondLineJson(r);
   CHECK(doc["drained"] == false);
   CHECK(doc["versions"] == json::array({"v1"}));
@@ -62,8 +64,8 @@ TEST_CASE("flagger http: a named version, not drained then drained", "[flagger][
   CHECK(doc["canary"]["checksum"] == "6c5d8f9b7");
 
   // The decision is logged with the canary, checksum, versions and verdict.
-  CHECK(testing::WaitUntil([&] { return server.Log().find("\"verdict\":\"not_drained\"") != std::string::npos; }, 5s));
-  const std::string log = server.Log();
+  CHECK(testing::WaitUntil([&] { return server.Stderr().find("\"verdict\":\"not_drained\"") != std::string::npos; }, 5s));
+  const std::string log = server.Stderr();
   CHECK(log.find("\"msg\":\"flagger confirm-promotion\"") != std::string::npos);
   CHECK(log.find("\"canary\":\"test/podinfo\"") != std::string::npos);
   CHECK(log.find("\"checksum\":\"6c5d8f9b7\"") != std::string::npos);
@@ -72,8 +74,8 @@ TEST_CASE("flagger http: a named version, not drained then drained", "[flagger][
   // The old workers finish their work.
   for (const auto& id : pending) db.SetStatus(id, "SUCCESS");
   for (const auto& id : enqueued) db.SetStatus(id, "ERROR");
-  HttpResult ok = server.Until([&] { return server.Post(kRoute, FlaggerPayload({{"version", "v1"}})); },
-                               [](const HttpResult& x) { return x.status == 200; });
+  HttpReply ok = PollUntil([&] { return server.Post(kRoute, FlaggerPayload({{"version", "v1"}})); },
+                           [](const HttpReply& x) { return x.status == 200; });
   INFO(ok.body);
   REQUIRE(ok.status == 200);
   CHECK(ok.Header("content-type") == "application/json");
@@ -81,17 +83,17 @@ TEST_CASE("flagger http: a named version, not drained then drained", "[flagger][
   CHECK(done["drained"] == true);
   CHECK(done["versions"] == json::array({"v1"}));
   CHECK(done["message"] == "v1 drained: nothing in flight");
-  CHECK(testing::WaitUntil([&] { return server.Log().find("\"verdict\":\"drained\"") != std::string::npos; }, 5s));
+  CHECK(testing::WaitUntil([&] { return server.Stderr().find("\"verdict\":\"drained\"") != std::string::npos; }, 5s));
 
   // A comma-separated list: both must be drained; v2 still has work.
-  HttpResult both = server.Post(kRoute, FlaggerPayload({{"version", "v1, v2"}}));
+  HttpReply both = server.Post(kRoute, FlaggerPayload({{"version", "v1, v2"}}));
   CHECK(both.status == 409);
-  CHECK(both.FirstLine() == "v2 not drained: 1 pending, oldest 1h");
+  CHECK(FirstLine(both) == "v2 not drained: 1 pending, oldest 1h");
 
   // A version nobody ever ran holds the gate (a typo must not promote).
-  HttpResult typo = server.Post(kRoute, FlaggerPayload({{"version", "v1.0-typo"}}));
+  HttpReply typo = server.Post(kRoute, FlaggerPayload({{"version", "v1.0-typo"}}));
   CHECK(typo.status == 409);
-  CHECK_THAT(typo.FirstLine(), Catch::StartsWith("v1.0-typo not drained: version \"v1.0-typo\" is unknown"));
+  CHECK_THAT(FirstLine(typo), Catch::StartsWith("v1.0-typo not drained: version \"v1.0-typo\" is unknown"));
 }
 
 TEST_CASE("flagger http: all but latest, two versions", "[flagger][http]") {
@@ -101,9 +103,9 @@ TEST_CASE("flagger http: all but latest, two versions", "[flagger][http]") {
   // The canary's own work never holds its promotion.
   db.InsertWorkflows(5, Workflow("PENDING").Version("v2"));
   db.InsertWorkflows(3, Workflow("SUCCESS").Version("v1"));
-  Server server(db);
+  DrainService server(Config(db));
 
-  HttpResult r = server.Post(kRoute, FlaggerPayload());
+  HttpReply r = server.Post(kRoute, FlaggerPayload());
   INFO(r.body);
   REQUIRE(r.status == 200);
   json doc = json::parse(r.body);
@@ -114,10 +116,10 @@ TEST_CASE("flagger http: all but latest, two versions", "[flagger][http]") {
 
   // Recovered work of v1 appears: the gate holds again.
   db.InsertWorkflow(Workflow("PENDING").Version("v1").CreatedAgo(1h + 30min + 20s));
-  HttpResult held = server.Until([&] { return server.Post(kRoute, FlaggerPayload()); },
-                                 [](const HttpResult& x) { return x.status == 409; });
+  HttpReply held = PollUntil([&] { return server.Post(kRoute, FlaggerPayload()); },
+                             [](const HttpReply& x) { return x.status == 409; });
   CHECK(held.status == 409);
-  CHECK(held.FirstLine() == "v1 not drained: 1 pending, oldest 1h 30m");
+  CHECK(FirstLine(held) == "v1 not drained: 1 pending, oldest 1h 30m");
 }
 
 TEST_CASE("flagger http: all but latest, three versions", "[flagger][http]") {
@@ -128,12 +130,12 @@ TEST_CASE("flagger http: all but latest, three versions", "[flagger][http]") {
   db.InsertWorkflows(2, Workflow("SUCCESS").Version("v1"));
   auto v2 = db.InsertWorkflows(2, Workflow("ENQUEUED").Version("v2").Queue("emails").CreatedAgo(3h + 3min + 20s));
   db.InsertWorkflows(4, Workflow("PENDING").Version("v3"));
-  Server server(db);
+  DrainService server(Config(db));
 
-  HttpResult r = server.Post(kRoute, FlaggerPayload());
+  HttpReply r = server.Post(kRoute, FlaggerPayload());
   INFO(r.body);
   CHECK(r.status == 409);
-  CHECK(r.FirstLine() == "v2 not drained: 2 enqueued (emails), oldest 3h 3m");
+  CHECK(FirstLine(r) == "v2 not drained: 2 enqueued (emails), oldest 3h 3m");
   json doc = SecondLineJson(r);
   CHECK(doc["versions"] == json::array({"v1", "v2"}));
   CHECK(doc["latest_version"] == "v3");
@@ -141,8 +143,8 @@ TEST_CASE("flagger http: all but latest, three versions", "[flagger][http]") {
   CHECK(doc["results"][1]["drained"] == false);
 
   for (const auto& id : v2) db.SetStatus(id, "CANCELLED");
-  HttpResult ok = server.Until([&] { return server.Post(kRoute, FlaggerPayload()); },
-                               [](const HttpResult& x) { return x.status == 200; });
+  HttpReply ok = PollUntil([&] { return server.Post(kRoute, FlaggerPayload()); },
+                           [](const HttpReply& x) { return x.status == 200; });
   REQUIRE(ok.status == 200);
   CHECK(json::parse(ok.body)["versions"] == json::array({"v1", "v2"}));
 }
@@ -153,13 +155,13 @@ TEST_CASE("flagger http: NULL-version enqueued rows do not block the old version
   db.InsertVersion("v2", AgoMs(5min));
   // Enqueued by a client without a version: only v2's workers take them.
   db.InsertWorkflows(5, Workflow("ENQUEUED").Version(std::nullopt).Queue("tasks").Executor(std::string("")));
-  Server server(db);
+  DrainService server(Config(db));
 
   CHECK(server.Post(kRoute, FlaggerPayload()).status == 200);
   CHECK(server.Post(kRoute, FlaggerPayload({{"version", "v1"}})).status == 200);
-  HttpResult latest = server.Post(kRoute, FlaggerPayload({{"version", "v2"}}));
+  HttpReply latest = server.Post(kRoute, FlaggerPayload({{"version", "v2"}}));
   CHECK(latest.status == 409);
-  CHECK_THAT(latest.FirstLine(), Catch::StartsWith("v2 not drained: 5 enqueued (tasks)"));
+  CHECK_THAT(FirstLine(latest), Catch::StartsWith("v2 not drained: 5 enqueued (tasks)"));
 }
 
 TEST_CASE("flagger http: scoped by --application; metadata.application must match", "[flagger][http]") {
@@ -169,10 +171,10 @@ TEST_CASE("flagger http: scoped by --application; metadata.application must matc
   db.InsertVersion("b1", AgoMs(1min), std::string("app-b"));  // another app, registered later
   db.InsertWorkflows(2, Workflow("PENDING").Version("b1").Application(std::string("app-b")));
   db.InsertWorkflows(1, Workflow("PENDING").Version("a2").Application(std::string("app-a")));
-  Server server(db, {"--application", "app-a"});
+  DrainService server(Config(db, {"--application", "app-a"}));
 
   // app-b's work and registration are invisible: latest is a2, a1 has drained.
-  HttpResult r = server.Post(kRoute, FlaggerPayload({{"application", "app-a"}}));
+  HttpReply r = server.Post(kRoute, FlaggerPayload({{"application", "app-a"}}));
   INFO(r.body);
   REQUIRE(r.status == 200);
   json doc = json::parse(r.body);
@@ -181,15 +183,15 @@ TEST_CASE("flagger http: scoped by --application; metadata.application must matc
   CHECK(doc["application"] == "app-a");
   CHECK(server.Post(kRoute, FlaggerPayload()).status == 200);
 
-  HttpResult other = server.Post(kRoute, FlaggerPayload({{"application", "app-b"}, {"version", "b1"}}));
+  HttpReply other = server.Post(kRoute, FlaggerPayload({{"application", "app-b"}, {"version", "b1"}}));
   CHECK(other.status == 422);
   json e = ErrorOf(other);
   CHECK(e["code"] == "unprocessable");
   CHECK_THAT(e["message"].get<std::string>(), Catch::Contains("serves application \"app-a\""));
 
   // A server without --application cannot answer for one application.
-  Server unscoped(db);
-  HttpResult u = unscoped.Post(kRoute, FlaggerPayload({{"application", "app-a"}}));
+  DrainService unscoped(Config(db));
+  HttpReply u = unscoped.Post(kRoute, FlaggerPayload({{"application", "app-a"}}));
   CHECK(u.status == 422);
   CHECK_THAT(ErrorOf(u)["message"].get<std::string>(), Catch::Contains("--application"));
 }
@@ -198,20 +200,20 @@ TEST_CASE("flagger http: every error status", "[flagger][http]") {
   TestDatabase db;
   db.InsertVersion("v1", AgoMs(2h));
   db.InsertVersion("v2", AgoMs(5min));
-  Server server(db);
+  DrainService server(Config(db));
 
   SECTION("400 malformed JSON") {
-    HttpResult r = server.Post(kRoute, "{\"name\": \"podinfo\",");
+    HttpReply r = server.Post(kRoute, "{\"name\": \"podinfo\",");
     CHECK(r.status == 400);
     json e = ErrorOf(r);
     CHECK(e["code"] == "bad_request");
     CHECK_THAT(e["message"].get<std::string>(), Catch::Contains("not valid JSON"));
   }
   SECTION("400 wrong types say which field") {
-    HttpResult r = server.Post(kRoute, R"({"name":"podinfo","namespace":"test","metadata":{"version":2}})");
+    HttpReply r = server.Post(kRoute, R"({"name":"podinfo","namespace":"test","metadata":{"version":2}})");
     CHECK(r.status == 400);
     CHECK_THAT(ErrorOf(r)["message"].get<std::string>(), Catch::Contains("metadata.version must be a string"));
-    HttpResult n = server.Post(kRoute, R"({"name":["podinfo"]})");
+    HttpReply n = server.Post(kRoute, R"({"name":["podinfo"]})");
     CHECK(n.status == 400);
     CHECK_THAT(ErrorOf(n)["message"].get<std::string>(), Catch::Contains("\"name\" must be a string, got array"));
     CHECK(server.Post(kRoute, "[]").status == 400);
@@ -219,7 +221,7 @@ TEST_CASE("flagger http: every error status", "[flagger][http]") {
   }
   SECTION("413 body over 64 KiB") {
     std::string big = R"({"name":"podinfo","metadata":{"pad":")" + std::string(70 * 1024, 'x') + "\"}}";
-    HttpResult r = server.Post(kRoute, big);
+    HttpReply r = server.Post(kRoute, big);
     CHECK(r.status == 413);
     CHECK(ErrorOf(r)["code"] == "payload_too_large");
     // Also when the size is not announced (chunked upload).
@@ -231,8 +233,10 @@ TEST_CASE("flagger http: every error status", "[flagger][http]") {
       chunked += std::string(len) + "\r\n" + part + "\r\n";
     }
     chunked += "0\r\n\r\n";
-    HttpResult c = HttpRequest(server.port(), "POST", kRoute,
-                               {{"Content-Type", "application/json"}, {"Transfer-Encoding", "chunked"}}, chunked);
+    RequestOptions upload;
+    upload.headers = {{"Content-Type", "application/json"}, {"Transfer-Encoding", "chunked"}};
+    upload.body = chunked;
+    HttpReply c = server.Request("POST", kRoute, upload);
     CHECK(c.status == 413);
     // Exactly 64 KiB is accepted.
     std::string edge = R"({"metadata":{"pad":")";
@@ -241,7 +245,7 @@ TEST_CASE("flagger http: every error status", "[flagger][http]") {
     CHECK(server.Post(kRoute, edge).status == 200);
   }
   SECTION("415 wrong or missing content type; parameters are fine") {
-    HttpResult r = server.Post(kRoute, FlaggerPayload(), "text/plain");
+    HttpReply r = server.Post(kRoute, FlaggerPayload(), "text/plain");
     CHECK(r.status == 415);
     CHECK(ErrorOf(r)["code"] == "unsupported_media_type");
     CHECK(server.Post(kRoute, FlaggerPayload(), "").status == 415);
@@ -250,13 +254,13 @@ TEST_CASE("flagger http: every error status", "[flagger][http]") {
     CHECK(server.Post(kRoute, FlaggerPayload(), "Application/JSON;charset=UTF-8").status == 200);
   }
   SECTION("405 for GET") {
-    HttpResult r = server.Get(kRoute);
+    HttpReply r = server.Get(kRoute);
     CHECK(r.status == 405);
     CHECK(r.Header("allow") == "POST");
   }
   SECTION("errors are logged") {
     server.Post(kRoute, "{", "application/json");
-    CHECK(testing::WaitUntil([&] { return server.Log().find("flagger confirm-promotion refused") != std::string::npos; },
+    CHECK(testing::WaitUntil([&] { return server.Stderr().find("flagger confirm-promotion refused") != std::string::npos; },
                              5s));
   }
 }
@@ -265,22 +269,22 @@ TEST_CASE("flagger http: 422 when the versions cannot be told", "[flagger][http]
   SECTION("no application_versions table (older SDK)") {
     TestDatabase old("schema-ts-3x.sql");
     old.InsertWorkflows(1, Workflow("PENDING").Version("v1").CreatedAgo(1h + 20s));
-    Server server(old);
-    HttpResult r = server.Post(kRoute, FlaggerPayload());
+    DrainService server(Config(old));
+    HttpReply r = server.Post(kRoute, FlaggerPayload());
     CHECK(r.status == 422);
     json e = ErrorOf(r);
     CHECK(e["code"] == "unprocessable");
     CHECK_THAT(e["message"].get<std::string>(), Catch::Contains("metadata.version is required"));
     // Naming the version works on that schema.
-    HttpResult named = server.Post(kRoute, FlaggerPayload({{"version", "v1"}}));
+    HttpReply named = server.Post(kRoute, FlaggerPayload({{"version", "v1"}}));
     CHECK(named.status == 409);
-    CHECK(named.FirstLine() == "v1 not drained: 1 pending, oldest 1h");
+    CHECK(FirstLine(named) == "v1 not drained: 1 pending, oldest 1h");
   }
   SECTION("nothing registered yet") {
     TestDatabase db;
     db.InsertWorkflows(1, Workflow("PENDING").Version("v1"));
-    Server server(db);
-    HttpResult r = server.Post(kRoute, FlaggerPayload());
+    DrainService server(Config(db));
+    HttpReply r = server.Post(kRoute, FlaggerPayload());
     CHECK(r.status == 422);
     CHECK_THAT(ErrorOf(r)["message"].get<std::string>(), Catch::Contains("no version is registered"));
   }
@@ -288,9 +292,9 @@ TEST_CASE("flagger http: 422 when the versions cannot be told", "[flagger][http]
 
 TEST_CASE("flagger http: 503 when the database cannot be read, never a 2xx", "[flagger][http]") {
   TestDatabase db;
-  Server server(MissingDatabaseUrl(db));
+  DrainService server(UnreadableConfig(db));
   for (const auto& body : {FlaggerPayload(), FlaggerPayload({{"version", "v1"}})}) {
-    HttpResult r = server.Post(kRoute, body);
+    HttpReply r = server.Post(kRoute, body);
     INFO(r.body);
     CHECK(r.status == 503);
     CHECK(r.Header("retry-after") == "1");
@@ -298,7 +302,7 @@ TEST_CASE("flagger http: 503 when the database cannot be read, never a 2xx", "[f
   }
   // Payload errors are still answered as such.
   CHECK(server.Post(kRoute, "{").status == 400);
-  CHECK(testing::WaitUntil([&] { return server.Log().find("flagger confirm-promotion: database unreadable") != std::string::npos; },
+  CHECK(testing::WaitUntil([&] { return server.Stderr().find("flagger confirm-promotion: database unreadable") != std::string::npos; },
                            5s));
 }
 
@@ -308,16 +312,16 @@ TEST_CASE("flagger http: hostile version names stay on the first line", "[flagge
   db.InsertVersion(hostile, AgoMs(2h));
   db.InsertVersion("v2", AgoMs(5min));
   db.InsertWorkflows(1, Workflow("ENQUEUED").Version(hostile).Queue("q\n\"x\"").CreatedAgo(2h + 20s));
-  Server server(db);
+  DrainService server(Config(db));
 
   for (const auto& body : {FlaggerPayload(), FlaggerPayload({{"version", hostile}})}) {
-    HttpResult r = server.Post(kRoute, body);
+    HttpReply r = server.Post(kRoute, body);
     INFO(r.body);
     CHECK(r.status == 409);
     CHECK(std::count(r.body.begin(), r.body.end(), '\n') == 2);
-    CHECK(r.FirstLine() == "v\"1\\nHTTP/1.1 200 OK\\\\ ü not drained: 1 enqueued (q\\n\"x\"), oldest 2h");
+    CHECK(FirstLine(r) == "v\"1\\nHTTP/1.1 200 OK\\\\ ü not drained: 1 enqueued (q\\n\"x\"), oldest 2h");
     CHECK(SecondLineJson(r)["versions"] == json::array({hostile}));
   }
 }
 
-}  // namespace dbos_drain::integration
+}  // namespace dbos_drain::servicetest

@@ -5,13 +5,16 @@
 #include <cmath>
 
 #include "../unit/prometheus_parse.h"
-#include "serve_fixture.h"
+#include "drain_service.h"
+#include "table_lock.h"
 
-namespace dbos_drain::integration {
+namespace dbos_drain::servicetest {
 namespace {
 
 using prom::ParseExposition;
 using testing::AgoMs;
+using testing::TestDatabase;
+using testing::Workflow;
 using testing::NowMs;
 using namespace std::chrono_literals;
 
@@ -54,14 +57,14 @@ TEST_CASE("metrics http: live output passes promtool and matches the rows", "[me
   db.InsertWorkflows(5, Workflow("ENQUEUED").Version(std::nullopt).Queue("tasks").Executor(std::string("")).CreatedAgo(5min));
   db.InsertWorkflows(1, Workflow("ENQUEUED").Version(std::nullopt).Executor(std::string("")).CreatedAgo(5min));
   db.InsertWorkflows(6, Workflow("ENQUEUED").Version(kHostileVersion).Queue(kHostileQueue).CreatedAgo(1h));
-  Server server(db);
+  DrainService server(Config(db));
 
   CHECK(server.Get("/v1/versions").status == 200);
   CHECK(server.Get("/v1/versions").status == 200);
   CHECK(server.Get("/healthz").status == 200);
   CHECK(server.Get("/nope").status == 404);
 
-  HttpResult r = server.Get("/metrics");
+  HttpReply r = server.Get("/metrics");
   REQUIRE(r.status == 200);
   CHECK(r.Header("content-type") == "text/plain; version=0.0.4; charset=utf-8");
   CheckWithPromtool(r.body);
@@ -128,7 +131,7 @@ TEST_CASE("metrics http: live output passes promtool and matches the rows", "[me
 
   // The numbers follow the database: v1's work finishes.
   db.Exec("UPDATE " + db.Table("workflow_status") + " SET status = 'SUCCESS' WHERE application_version = 'v1'");
-  HttpResult after = server.Until([&] { return server.Get("/metrics"); }, [](const HttpResult& x) {
+  HttpReply after = PollUntil([&] { return server.Get("/metrics"); }, [](const HttpReply& x) {
     auto p = ParseExposition(x.body);
     return p.Value("dbos_drain_version_drained", {{"version", "v1"}}) == 1.0;
   });
@@ -141,8 +144,8 @@ TEST_CASE("metrics http: live output passes promtool and matches the rows", "[me
 
 TEST_CASE("metrics http: database unreadable: own metrics, database_up 0, no version series", "[metrics][http]") {
   TestDatabase db;
-  Server server(MissingDatabaseUrl(db));
-  HttpResult r = server.Get("/metrics");
+  DrainService server(UnreadableConfig(db));
+  HttpReply r = server.Get("/metrics");
   REQUIRE(r.status == 200);
   CheckWithPromtool(r.body);
   auto e = ParseExposition(r.body);
@@ -160,12 +163,13 @@ TEST_CASE("metrics http: a hanging database holds a scrape no longer than the qu
   db.InsertVersion("v1", AgoMs(1h));
   db.InsertWorkflows(2, Workflow("PENDING").Version("v1"));
   // Another session holds an exclusive lock: the report query waits until statement_timeout.
-  auto locker = db.Connect();
-  auto txn = std::make_unique<pqxx::work>(*locker);
-  txn->exec("LOCK TABLE " + db.Table("workflow_status") + " IN ACCESS EXCLUSIVE MODE");
-  Server server(db, {"--query-timeout", "1s"});
+  testing::TableLock lock(db, "workflow_status");
+  ServeConfig cfg = Config(db);
+  cfg.query_timeout = "1s";
+  cfg.wait_ready = false;  // it cannot be ready: the table is locked
+  DrainService server(cfg);
 
-  HttpResult r = server.Get("/metrics");
+  HttpReply r = server.Get("/metrics");
   REQUIRE(r.status == 200);
   // The cache waits at most --query-timeout + 1 s for a read.
   INFO("scrape took " << r.elapsed.count() << " ms");
@@ -175,12 +179,11 @@ TEST_CASE("metrics http: a hanging database holds a scrape no longer than the qu
   CHECK_FALSE(e.HasPrefix("dbos_drain_version_"));
   CheckWithPromtool(r.body);
   // Other routes say why.
-  HttpResult v = server.Get("/v1/versions");
+  HttpReply v = server.Get("/v1/versions");
   CHECK(v.status == 503);
 
-  txn->abort();
-  txn.reset();
-  HttpResult up = server.Until([&] { return server.Get("/metrics"); }, [](const HttpResult& x) {
+  lock.Release();
+  HttpReply up = PollUntil([&] { return server.Get("/metrics"); }, [](const HttpReply& x) {
     return ParseExposition(x.body).Value("dbos_drain_database_up") == 1.0;
   });
   auto u = ParseExposition(up.body);
@@ -190,4 +193,4 @@ TEST_CASE("metrics http: a hanging database holds a scrape no longer than the qu
   CHECK(*u.Value("dbos_drain_report_read_errors_total", {{"code", "query_timeout"}}) >= 1.0);
 }
 
-}  // namespace dbos_drain::integration
+}  // namespace dbos_drain::servicetest

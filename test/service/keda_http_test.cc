@@ -4,31 +4,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "serve_fixture.h"
+#include "drain_service.h"
 
-namespace dbos_drain::integration {
+namespace dbos_drain::servicetest {
 namespace {
 
 using nlohmann::json;
 using testing::AgoMs;
+using testing::TestDatabase;
+using testing::Workflow;
 using testing::NowMs;
 using namespace std::chrono_literals;
 
-std::string PercentEncode(const std::string& s) {
-  std::string out;
-  char buf[4];
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
-json Body(const HttpResult& r) {
+json Body(const HttpReply& r) {
   INFO(r.body);
   REQUIRE(r.Header("content-type") == "application/json");
   return json::parse(r.body);
@@ -50,10 +38,10 @@ TEST_CASE("keda http: queue utilization, desired workers and per-version numbers
   db.InsertWorkflows(4, Workflow("SUCCESS").Version("v1").Queue("tasks"));
   db.InsertWorkflows(3, Workflow("ENQUEUED").Version("v2").Queue("global-only"));
   db.InsertWorkflows(5, Workflow("ENQUEUED").Version("v2").Queue("code-only"));
-  Server server(db);
+  DrainService server(Config(db));
 
   SECTION("all versions") {
-    HttpResult r = server.Get("/v1/queues/tasks");
+    HttpReply r = server.Get("/v1/queues/tasks");
     REQUIRE(r.status == 200);
     json d = Body(r);
     CHECK(d["queue"] == "tasks");
@@ -84,7 +72,7 @@ TEST_CASE("keda http: queue utilization, desired workers and per-version numbers
     CHECK(v2["enqueued"] == 2);
     CHECK(v2["desired_workers"] == 2);
     // A version without rows in this queue: zeros, still 200.
-    HttpResult none = server.Get("/v1/queues/tasks?version=v0");
+    HttpReply none = server.Get("/v1/queues/tasks?version=v0");
     CHECK(none.status == 200);
     json n = Body(none);
     CHECK(n["queue_utilization"] == 0);
@@ -92,7 +80,7 @@ TEST_CASE("keda http: queue utilization, desired workers and per-version numbers
     CHECK(n["known"] == true);
   }
   SECTION("unknown queue: 404 JSON (the queues table says it does not exist)") {
-    HttpResult r = server.Get("/v1/queues/no-such-queue");
+    HttpReply r = server.Get("/v1/queues/no-such-queue");
     REQUIRE(r.status == 404);
     json d = Body(r);
     CHECK(d["drained"] == false);
@@ -120,7 +108,7 @@ TEST_CASE("keda http: queue utilization, desired workers and per-version numbers
     CHECK(server.Get("/v1/queues/").status == 400);
   }
   SECTION("HEAD answers like GET without a body") {
-    HttpResult h = HttpRequest(server.port(), "HEAD", "/v1/queues/tasks");
+    HttpReply h = server.Request("HEAD", "/v1/queues/tasks");
     CHECK(h.status == 200);
     CHECK(h.body.empty());
   }
@@ -130,13 +118,13 @@ TEST_CASE("keda http: the numbers follow the database", "[keda][http]") {
   TestDatabase db;
   db.InsertQueue("tasks", std::nullopt, 3);
   auto ids = db.InsertWorkflows(7, Workflow("ENQUEUED").Version("v1").Queue("tasks"));
-  Server server(db);
+  DrainService server(Config(db));
   json d = Body(server.Get("/v1/queues/tasks"));
   CHECK(d["queue_utilization"] == 7);
   CHECK(d["desired_workers"] == 3);
   for (const auto& id : ids) db.SetStatus(id, "SUCCESS");
-  HttpResult r = server.Until([&] { return server.Get("/v1/queues/tasks"); },
-                              [](const HttpResult& x) { return json::parse(x.body)["queue_utilization"] == 0; });
+  HttpReply r = PollUntil([&] { return server.Get("/v1/queues/tasks"); },
+                          [](const HttpReply& x) { return json::parse(x.body)["queue_utilization"] == 0; });
   json z = Body(r);
   CHECK(z["queue_utilization"] == 0);
   CHECK(z["desired_workers"] == 0);
@@ -145,7 +133,7 @@ TEST_CASE("keda http: the numbers follow the database", "[keda][http]") {
 TEST_CASE("keda http: older schema without a queues table", "[keda][http]") {
   TestDatabase old("schema-ts-3x.sql");
   old.InsertWorkflows(2, Workflow("ENQUEUED").Version("v1").Queue("tasks"));
-  Server server(old);
+  DrainService server(Config(old));
   json d = Body(server.Get("/v1/queues/tasks"));
   CHECK(d["known"] == true);
   CHECK(d["queue_utilization"] == 2);
@@ -159,8 +147,8 @@ TEST_CASE("keda http: older schema without a queues table", "[keda][http]") {
 
 TEST_CASE("keda http: database error is 503", "[keda][http]") {
   TestDatabase db;
-  Server server(MissingDatabaseUrl(db));
-  HttpResult r = server.Get("/v1/queues/tasks");
+  DrainService server(UnreadableConfig(db));
+  HttpReply r = server.Get("/v1/queues/tasks");
   CHECK(r.status == 503);
   json d = Body(r);
   CHECK(d["error"]["code"] == "database_unavailable");
@@ -174,9 +162,9 @@ TEST_CASE("keda http: hostile queue and version names round-trip through JSON", 
   db.InsertVersion(version, AgoMs(1h));
   db.InsertQueue(queue, 5, 2);
   db.InsertWorkflows(3, Workflow("ENQUEUED").Version(version).Queue(queue));
-  Server server(db);
+  DrainService server(Config(db));
 
-  HttpResult r = server.Get("/v1/queues/" + PercentEncode(queue));
+  HttpReply r = server.Get("/v1/queues/" + PercentEncode(queue));
   REQUIRE(r.status == 200);
   json d = Body(r);
   CHECK(d["queue"] == queue);
@@ -189,4 +177,4 @@ TEST_CASE("keda http: hostile queue and version names round-trip through JSON", 
   CHECK(v["queue_utilization"] == 3);
 }
 
-}  // namespace dbos_drain::integration
+}  // namespace dbos_drain::servicetest
