@@ -1,6 +1,8 @@
 #include "http_server.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <cpprest/http_listener.h>
 
 #include <cerrno>
@@ -9,11 +11,9 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 namespace dbos_drain {
@@ -21,64 +21,6 @@ namespace dbos_drain {
 using web::http::http_request;
 using web::http::experimental::listener::http_listener;
 using web::http::experimental::listener::http_listener_config;
-
-namespace {
-
-// A fixed set of threads running queued jobs: requests that may wait for a database read.
-class WorkerPool {
- public:
-  explicit WorkerPool(unsigned n) {
-    for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { Run(); });
-  }
-  ~WorkerPool() { Stop(); }
-
-  void Post(std::function<void()> job) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(job));
-    }
-    cv_.notify_one();
-  }
-
-  // Runs what is queued, then joins the threads.
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-  }
-
- private:
-  void Run() {
-    while (true) {
-      std::function<void()> job;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        job = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      try {
-        job();
-      } catch (...) {
-        // A job replies on its own; nothing to do here.
-      }
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
-};
-
-}  // namespace
 
 namespace {
 
@@ -217,7 +159,8 @@ struct HttpServer::Impl {
   std::unique_ptr<http_listener> listener;
   Handler handler;
   Inline serve_inline;
-  std::unique_ptr<WorkerPool> pool;
+  // Threads for requests that may wait for a database read.
+  std::unique_ptr<boost::asio::thread_pool> pool;
   std::shared_ptr<InFlight> in_flight = std::make_shared<InFlight>();
   std::atomic<bool> shutting_down{false};
   Logger& log;
@@ -230,8 +173,13 @@ struct HttpServer::Impl {
       Reply(request, handler(req), close || shutting_down, in_flight);
       return;
     }
-    pool->Post([this, request, req = std::move(req), close]() mutable {
-      Reply(request, handler(req), close || shutting_down, in_flight);
+    boost::asio::post(*pool, [this, request, req = std::move(req), close]() mutable {
+      try {
+        Reply(request, handler(req), close || shutting_down, in_flight);
+      } catch (...) {
+        // The handler never throws and Reply catches what cpprest throws; an exception escaping
+        // a job would end the process (Asio rethrows it from the pool's thread).
+      }
     });
   }
 };
@@ -329,7 +277,7 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
   // other method, to 405 with the right Allow.
   impl_->listener->support(web::http::methods::OPTIONS, handle);
   impl_->listener->support(web::http::methods::TRCE, handle);
-  impl_->pool = std::make_unique<WorkerPool>(std::max(1u, workers));
+  impl_->pool = std::make_unique<boost::asio::thread_pool>(std::max(1u, workers));
 }
 
 HttpServer::~HttpServer() = default;
@@ -352,7 +300,7 @@ void HttpServer::Close() {
   } catch (const std::exception& e) {
     impl_->log.Warn("error while closing the listener", {{"error", e.what()}});
   }
-  impl_->pool->Stop();  // requests still waiting on the database finish (at most the wait timeout)
+  impl_->pool->join();  // requests still waiting on the database finish (at most the wait timeout)
 }
 
 }  // namespace dbos_drain

@@ -7,31 +7,12 @@
 #include <utility>
 #include <vector>
 
+#include "text_format.h"
+
 namespace dbos_drain {
 namespace {
 
 using Labels = std::vector<std::pair<const char*, std::string>>;
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not one.
-size_t Utf8Length(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  size_t n;
-  if (c >= 0xc2 && c <= 0xdf) n = 2;
-  else if (c >= 0xe0 && c <= 0xef) n = 3;
-  else if (c >= 0xf0 && c <= 0xf4) n = 4;
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xc0) != 0x80) return 0;
-  }
-  if (c == 0xe0 && b(i + 1) < 0xa0) return 0;   // overlong
-  if (c == 0xed && b(i + 1) > 0x9f) return 0;   // surrogates
-  if (c == 0xf0 && b(i + 1) < 0x90) return 0;   // overlong
-  if (c == 0xf4 && b(i + 1) > 0x8f) return 0;   // > U+10FFFF
-  return n;
-}
 
 class Writer {
  public:
@@ -199,32 +180,7 @@ void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
 
 }  // namespace
 
-std::string EscapeLabelValue(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (size_t i = 0; i < value.size();) {
-    const char c = value[i];
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      size_t n = Utf8Length(value, i);
-      if (n == 0) {
-        out += "\xef\xbf\xbd";  // U+FFFD
-        ++i;
-        continue;
-      }
-      out.append(value.data() + i, n);
-      i += n;
-      continue;
-    }
-    ++i;
-  }
-  return out;
-}
+std::string EscapeLabelValue(std::string_view value) { return EscapeLine(value, LineStyle::kPrometheusLabel); }
 
 std::string FormatSampleValue(double value) {
   if (std::isnan(value)) return "NaN";

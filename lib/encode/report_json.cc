@@ -1,27 +1,10 @@
 #include "report_json.h"
 
-#include <ctime>
-
 #include "drain_policy.h"
 
 namespace dbos_drain {
 
 using nlohmann::json;
-
-std::string FormatTimestamp(int64_t epoch_ms) {
-  std::time_t secs = static_cast<std::time_t>(epoch_ms / 1000);
-  int ms = static_cast<int>(epoch_ms % 1000);
-  if (ms < 0) {
-    ms += 1000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-  return buf;
-}
 
 json CountsToJson(const StatusCounts& c) {
   return json{{"pending", c.pending}, {"enqueued", c.enqueued}, {"delayed", c.delayed}, {"total", c.total()}};

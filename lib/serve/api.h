@@ -1,6 +1,6 @@
 // The HTTP API of `dbos-drain serve`, independent of the HTTP library: a request in, a response
-// out. The cpprest listener (http_listener_adapter.cc) only converts to and from these types,
-// so the API is tested and fuzzed without sockets.
+// out. The cpprest listener (plugin/http_server.cc) only converts to and from these types, so the
+// API is tested (test/api/) and fuzzed (fuzz/api_fuzzer.cc) without sockets.
 #pragma once
 
 #include <functional>
