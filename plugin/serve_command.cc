@@ -17,6 +17,8 @@
 #include "commands.h"
 #include "duration.h"
 #include "http_server.h"
+#include "patch_cache.h"
+#include "patch_reader.h"
 #include "version.h"
 
 namespace po = boost::program_options;
@@ -51,7 +53,9 @@ int RunServe(int argc, char** argv) {
       ("auth-token-file", po::value<std::string>()->value_name("PATH"),
        "require 'Authorization: Bearer <token>' on /v1/versions*, /v1/queues/* and /metrics")
       ("tls-cert-file", po::value<std::string>()->value_name("PATH"), "PEM certificate chain for https")
-      ("tls-key-file", po::value<std::string>()->value_name("PATH"), "PEM private key for https");
+      ("tls-key-file", po::value<std::string>()->value_name("PATH"), "PEM private key for https")
+      ("patch-metrics", "append the workflow patch series to /metrics (reads operation_outputs for each scrape's refresh)");
+  opts.add(PatchOptionsDescription());
   opts.add(DatabaseOptions());
   po::options_description hidden;
   po::variables_map vm;
@@ -126,7 +130,19 @@ int RunServe(int argc, char** argv) {
         }
       });
 
+  // GET /v1/patches (and --patch-metrics): a connection of its own, opened on the first request,
+  // so the version report never waits for a patch read.
+  SystemDatabase patch_db(settings);
+  PatchReader patch_reader(patch_db);
+  PatchCache::Options patch_cache_options;
+  patch_cache_options.refresh = cache_options.refresh;
+  patch_cache_options.max_staleness = cache_options.max_staleness;
+  patch_cache_options.wait_timeout = cache_options.wait_timeout;
+  PatchCache patches([&patch_reader] { return patch_reader.Read(); }, PatchOptionsFromFlags(vm), patch_cache_options);
+
   ApiContext ctx{cache, policy, settings.application, metrics, log, kVersion, nullptr};
+  ctx.patches = &patches;
+  ctx.patch_metrics = vm.count("patch-metrics") > 0;
   if (token) {
     AuthToken* t = token.get();
     ctx.authorize = [t](const std::string& header) { return t->Check(header); };
@@ -135,9 +151,12 @@ int RunServe(int argc, char** argv) {
   // Which requests may run on cpprest's few I/O threads: those answered without waiting for a
   // database read. The rest go to the worker pool, so a hung database holds up pool threads
   // (each at most query timeout + 1 s), never /healthz, /readyz or fresh answers.
-  auto serve_inline = [&cache](const HttpRequest& req) {
+  auto serve_inline = [&cache, &patches, &ctx](const HttpRequest& req) {
+    const RouteKind kind = RouteRequest(req.method, req.target).kind;
+    if (kind == RouteKind::kPatches) return patches.IsFresh();
+    if (kind == RouteKind::kMetrics && ctx.patch_metrics && !patches.IsFresh()) return false;
     if (cache.IsFresh()) return true;
-    switch (RouteRequest(req.method, req.target).kind) {
+    switch (kind) {
       case RouteKind::kHealthz:
       case RouteKind::kNotFound:
       case RouteKind::kMethodNotAllowed:
