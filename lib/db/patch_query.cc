@@ -52,8 +52,12 @@ std::string BuildPatchInFlightQuery(const SchemaShape& shape, bool application_s
   // version report does). CTEs referenced twice are computed once.
   return "WITH wf AS (" + in_flight("s.status IN ('ENQUEUED', 'PENDING')") + " UNION ALL " +
          in_flight("s.status = 'DELAYED'") +
+         // LATERAL with OFFSET 0 (not pulled up into a plain join): one primary-key range per
+         // in-flight workflow. As a plain join the planner prefers hashing a seq scan of all of
+         // operation_outputs once there are ~10k workflows (1 s at 1.1M rows, bench/patches.sh).
          "), o AS (SELECT wf.workflow_uuid, wf.name, o.function_id, o.function_name, o.started_at_epoch_ms"
-         " FROM wf JOIN " + oo + " o ON o.workflow_uuid = wf.workflow_uuid"
+         " FROM wf CROSS JOIN LATERAL (SELECT r.function_id, r.function_name, r.started_at_epoch_ms FROM " + oo +
+         " r WHERE r.workflow_uuid = wf.workflow_uuid OFFSET 0) o"
          "), pos AS (SELECT DISTINCT o.name, o.function_id FROM o WHERE " + kIsMarker +
          " UNION SELECT h.f, h.p FROM unnest($1::text[], $2::int[]) AS h(f, p))"
          " SELECT 'w'::text AS kind, wf.workflow_uuid AS id, wf.name AS a, wf.status AS b, wf.queue_name AS c,"
