@@ -30,6 +30,25 @@ po::options_description DatabaseOptions() {
   return d;
 }
 
+po::options_description PatchOptionsDescription() {
+  po::options_description d("Patches");
+  d.add_options()
+      ("patch-overlap", po::value<std::string>()->default_value("15m")->value_name("DURATION"),
+       "how long after a patch's first marker code without it may still start workflows (the rollout's length)");
+  return d;
+}
+
+PatchOptions PatchOptionsFromFlags(const po::variables_map& vm) {
+  PatchOptions p;
+  const std::string text = vm["patch-overlap"].as<std::string>();
+  auto d = ParseDuration(text);
+  if (!d || d->count() < 0) {
+    throw DrainError(ErrorCode::kConfig, "invalid --patch-overlap \"" + text + "\": expected a duration like 0s, 10m or 1h");
+  }
+  p.overlap = *d;
+  return p;
+}
+
 std::chrono::milliseconds DurationFlag(const po::variables_map& vm, const char* name) {
   const std::string text = vm[name].as<std::string>();
   auto d = ParseDuration(text);

@@ -13,6 +13,8 @@
 #include "cli_options.h"
 #include "commands.h"
 #include "http_server.h"
+#include "patch_cache.h"
+#include "patch_reader.h"
 #include "serve_lifecycle.h"
 #include "serve_options.h"
 #include "version.h"
@@ -87,14 +89,30 @@ int RunServe(int argc, char** argv) {
       [&db](const std::vector<std::string>& probe) { return db.Read(probe); }, [&db] { db.Abort(); }, o.policy,
       o.cache, [&observer](const CachedReport* report, const DrainError* error) { observer(report, error); });
 
+  // GET /v1/patches (and --patch-metrics): a connection of its own, opened on the first request,
+  // so the version report never waits for a patch read.
+  SystemDatabase patch_db(o.settings);
+  PatchReader patch_reader(patch_db);
+  PatchCache::Options patch_cache_options;
+  patch_cache_options.refresh = o.cache.refresh;
+  patch_cache_options.max_staleness = o.cache.max_staleness;
+  patch_cache_options.wait_timeout = o.cache.wait_timeout;
+  PatchCache patches([&patch_reader] { return patch_reader.Read(); }, o.patch_policy, patch_cache_options);
+
   ApiContext ctx{cache, o.policy, o.settings.application, metrics, log, kVersion, nullptr};
+  ctx.patches = &patches;
+  ctx.patch_metrics = o.patch_metrics;
   if (o.token) {
     AuthToken* t = o.token.get();
     ctx.authorize = [t](const std::string& header) { return t->Check(header); };
   }
-  auto serve_inline = [&cache](const HttpRequest& req) {
+  auto serve_inline = [&cache, &patches, &ctx](const HttpRequest& req) {
+    const RouteKind kind = RouteRequest(req.method, req.target).kind;
+    // The patch routes wait on the patch cache, not the report cache.
+    if (kind == RouteKind::kPatches) return patches.IsFresh();
+    if (kind == RouteKind::kMetrics && ctx.patch_metrics && !patches.IsFresh()) return false;
     if (cache.IsFresh()) return true;
-    return AnswersWithoutWaiting(RouteRequest(req.method, req.target).kind, false, cache.ever_succeeded());
+    return AnswersWithoutWaiting(kind, false, cache.ever_succeeded());
   };
   HttpServer server(o.listen, o.tls, [&ctx](const HttpRequest& req) { return HandleRequest(ctx, req); }, log,
                     serve_inline, kWorkerThreads);

@@ -21,9 +21,11 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
       ("log-format", po::value<std::string>()->default_value("json")->value_name("json|text"), "log line format on stderr")
       ("log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"), "debug, info, warn or error")
       ("auth-token-file", po::value<std::string>()->value_name("PATH"),
-       "require 'Authorization: Bearer <token>' on /v1/versions*, /v1/queues/* and /metrics")
+       "require 'Authorization: Bearer <token>' on /v1/versions*, /v1/queues/*, /v1/patches and /metrics")
       ("tls-cert-file", po::value<std::string>()->value_name("PATH"), "PEM certificate chain for https")
-      ("tls-key-file", po::value<std::string>()->value_name("PATH"), "PEM private key for https");
+      ("tls-key-file", po::value<std::string>()->value_name("PATH"), "PEM private key for https")
+      ("patch-metrics", "append the workflow patch series to /metrics (reads operation_outputs for each scrape's refresh)");
+  opts.add(PatchOptionsDescription());
   opts.add(DatabaseOptions());
   po::options_description hidden;
   po::variables_map vm;
@@ -40,6 +42,8 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
 
   o.settings = SettingsFromFlags(vm);
   o.policy = PolicyFromFlags(vm);
+  o.patch_policy = PatchOptionsFromFlags(vm);
+  o.patch_metrics = vm.count("patch-metrics") > 0;
   o.cache.refresh = DurationFlag(vm, "refresh");
   o.cache.max_staleness =
       vm.count("max-staleness") ? DurationFlag(vm, "max-staleness") : 3 * o.cache.refresh + o.settings.query_timeout;

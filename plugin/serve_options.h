@@ -10,6 +10,7 @@
 #include "drain_policy.h"
 #include "http_server.h"
 #include "logger.h"
+#include "patch_policy.h"
 #include "report_cache.h"
 #include "system_database.h"
 
@@ -21,6 +22,8 @@ struct ServeOptions {
   LogLevel log_level = LogLevel::kInfo;
   ConnectionSettings settings;
   PolicyOptions policy;
+  PatchOptions patch_policy;  // --patch-overlap
+  bool patch_metrics = false; // --patch-metrics
   // refresh = --refresh; max_staleness = --max-staleness or 3 x refresh + query timeout;
   // wait_timeout = query timeout + 1 s; abort_after = query timeout + connect timeout + 1 s.
   ReportCache::Options cache;

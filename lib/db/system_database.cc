@@ -51,6 +51,7 @@ struct SystemDatabase::Impl {
   std::mutex cancel_mutex;  // guards conn's pointer identity for Cancel() and Abort()
   SchemaShape shape;
   bool scoped = false;  // the application filter applies to this schema
+  uint64_t connection_count = 0;  // connections made so far (ReadWith's `connection`)
 
   Impl(ConnectionSettings s)
       : settings(std::move(s)), target(ParseConnectionTarget(settings.url, settings.connect_timeout)) {}
@@ -139,6 +140,7 @@ void SystemDatabase::Impl::Connect() {
       std::lock_guard<std::mutex> lock(cancel_mutex);
       conn = std::move(fresh);
     }
+    ++connection_count;
     during = "reading the schema";
     shape = DetectShape();
     scoped = settings.application.has_value() && shape.has_application_name;
@@ -215,6 +217,17 @@ void SystemDatabase::Impl::ProbeHistory(ReadTransaction& txn, Snapshot& snap, co
     // again instead of timing out on every refresh.
     snap.history_probe_timed_out = true;
     snap.versions_probed.insert(probe.begin(), probe.end());
+  }
+}
+
+void SystemDatabase::ReadWith(const char* during, const TransactionReader& read) {
+  if (!impl_->conn) impl_->Connect();
+  try {
+    ReadTransaction txn(*impl_->conn);
+    read(txn, impl_->shape, impl_->connection_count);
+    txn.commit();
+  } catch (const std::exception& e) {
+    impl_->Fail(e, during);
   }
 }
 

@@ -17,6 +17,7 @@ bool AnswersWithoutWaiting(RouteKind kind, bool report_fresh, bool ever_succeede
     case RouteKind::kVersion:
     case RouteKind::kQueue:
     case RouteKind::kFlaggerConfirmPromotion:
+    case RouteKind::kPatches:  // waits on the patch cache (plugin/serve_command.cc decides it)
       return false;
   }
   return false;

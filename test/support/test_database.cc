@@ -208,13 +208,13 @@ std::string TestDatabase::InsertWorkflow(const Workflow& w) const {
   std::string id = w.id.empty() ? "wf-" + std::to_string(next_id_++) + "-" + RandomSuffix() : w.id;
   std::string columns = "workflow_uuid, status, name, application_version, queue_name, executor_id, created_at, updated_at";
   const int64_t created = w.created_at_ms ? *w.created_at_ms : NowMs();
-  std::string values = Literal(id) + ", " + Literal(w.status) + ", 'testWorkflow', " + Literal(w.version) + ", " +
+  std::string values = Literal(id) + ", " + Literal(w.status) + ", " + Literal(w.name) + ", " + Literal(w.version) + ", " +
                        Literal(w.queue) + ", " + Literal(w.executor) + ", " + std::to_string(created) + ", " +
                        std::to_string(created);
   if (!w.queue) {
     // Older Go SDK schemas declare queue_name NOT NULL DEFAULT '': let the default apply.
     columns = "workflow_uuid, status, name, application_version, executor_id, created_at, updated_at";
-    values = Literal(id) + ", " + Literal(w.status) + ", 'testWorkflow', " + Literal(w.version) + ", " +
+    values = Literal(id) + ", " + Literal(w.status) + ", " + Literal(w.name) + ", " + Literal(w.version) + ", " +
              Literal(w.executor) + ", " + std::to_string(created) + ", " + std::to_string(created);
   }
   if (w.application) {
@@ -237,6 +237,32 @@ std::vector<std::string> TestDatabase::InsertWorkflows(int n, const Workflow& w)
     ids.push_back(InsertWorkflow(copy));
   }
   return ids;
+}
+
+Step Step::Marker(std::string workflow_id, int function_id, const std::string& patch) {
+  Step s(std::move(workflow_id), function_id, "DBOS.patch-" + patch);
+  s.output.reset();
+  s.serialization.reset();
+  s.duration_ms = 0;
+  return s;
+}
+
+Step Step::Sleep(std::string workflow_id, int function_id, int64_t wake_up_ms) {
+  Step s(std::move(workflow_id), function_id, "DBOS.sleep");
+  s.output = std::to_string(wake_up_ms);
+  s.serialization = "portable_json";
+  s.duration_ms = 0;
+  return s;
+}
+
+void TestDatabase::InsertStep(const Step& s) const {
+  const int64_t completed = s.completed_at_ms ? *s.completed_at_ms : NowMs();
+  Exec("INSERT INTO " + Table("operation_outputs") +
+       " (workflow_uuid, function_id, function_name, output, error, child_workflow_id, started_at_epoch_ms,"
+       " completed_at_epoch_ms, serialization, application_name) VALUES (" +
+       Literal(s.workflow_id) + ", " + std::to_string(s.function_id) + ", " + Literal(s.function_name) + ", " +
+       Literal(s.output) + ", NULL, NULL, " + std::to_string(completed - s.duration_ms) + ", " +
+       std::to_string(completed) + ", " + Literal(s.serialization) + ", " + Literal(s.application) + ")");
 }
 
 void TestDatabase::SetStatus(const std::string& workflow_id, const std::string& status) const {
