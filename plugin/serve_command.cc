@@ -24,9 +24,9 @@ namespace {
 // Threads for requests that wait on a database read; each waits at most query timeout + 1 s.
 constexpr unsigned kWorkerThreads = 64;
 
-// cpprest's listener has no idle timeout and no connection limit: every client that stalls
-// holds a descriptor until it goes away, and once the descriptors run out nobody else gets in.
-// Raise the soft limit to the hard one (as Go programs and nginx do) so that takes far longer.
+// Each client connection holds up to three descriptors (front_listener.h); the front listener
+// caps them at --max-connections and closes stalled and idle ones. Raise the soft limit to the
+// hard one (as Go programs and nginx do) so the cap, not the limit, is what is reached.
 // Returns the soft limit in effect.
 rlim_t RaiseOpenFileLimit() {
   rlimit files{};
@@ -97,7 +97,7 @@ int RunServe(int argc, char** argv) {
     return AnswersWithoutWaiting(RouteRequest(req.method, req.target).kind, false, cache.ever_succeeded());
   };
   HttpServer server(o.listen, o.tls, [&ctx](const HttpRequest& req) { return HandleRequest(ctx, req); }, log,
-                    serve_inline, kWorkerThreads);
+                    serve_inline, kWorkerThreads, o.limits);
   server.Open();
   log.Info("listening", {{"listen", o.listen},
                          {"version", kVersion},
@@ -107,6 +107,9 @@ int RunServe(int argc, char** argv) {
                          {"max_staleness_ms", o.cache.max_staleness.count()},
                          {"threads", o.threads},
                          {"max_open_files", static_cast<long long>(max_open_files)},
+                         {"header_timeout_ms", o.limits.timeouts.header.count()},
+                         {"idle_timeout_ms", o.limits.timeouts.idle.count()},
+                         {"max_connections", o.limits.max_connections},
                          {"auth", o.token != nullptr},
                          {"tls", o.tls.has_value()}});
   // Warm up: the first read makes /readyz true sooner. Not on this thread: it must reach the
