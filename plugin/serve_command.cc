@@ -48,6 +48,7 @@ class ReadObserver {
     const std::string state = error ? ErrorCodeName(error->code()) : "up";
     metrics_.ObserveRead(report ? report->query_duration : std::chrono::milliseconds(0), report != nullptr, state);
     std::lock_guard<std::mutex> lock(mu_);
+    if (report) LogReplica(report->report.replica);
     if (state == state_) return;
     state_ = state;
     if (report) {
@@ -61,11 +62,29 @@ class ReadObserver {
   }
 
  private:
+  // Issue 15: says when a standby's data gets too old for a verdict, and when it is back.
+  void LogReplica(const ReplicaAssessment& replica) {
+    const std::string replica_state = replica.fresh ? "fresh" : "stale";
+    if (replica_state != replica_state_ && (replica.standby || replica_state_ == "stale")) {
+      nlohmann::json fields{{"state", replica.state},
+                            {"lag_seconds", replica.lag_seconds ? nlohmann::json(*replica.lag_seconds) : nlohmann::json(nullptr)},
+                            {"max_replica_lag_ms", replica.max_lag_ms}};
+      if (replica.fresh) {
+        log_.Info("replica within --max-replica-lag", fields);
+      } else {
+        fields["reason"] = replica.reason.value_or("");
+        log_.Warn("replica too far behind: no version is reported drained", fields);
+      }
+    }
+    replica_state_ = replica_state;
+  }
+
   ServiceMetrics& metrics_;
   Logger& log_;
   const SystemDatabase& db_;
   std::mutex mu_;
   std::string state_ = "starting";
+  std::string replica_state_ = "fresh";
 };
 
 }  // namespace
