@@ -233,6 +233,8 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
   // Closes every connection whose deadline has passed.
   void Sweep() {
     const auto now = Clock::now();
+    // What the cap did since its last line, once kCapLogEvery has passed.
+    if ((cap_closed || cap_refused) && now - cap_logged_at >= kCapLogEvery) LogCap();
     for (auto it = open.begin(); it != open.end();) {
       auto conn = *it++;  // Close() erases it
       if (DeadlineOf(conn->state(), options.timeouts).at <= now) conn->Close();
