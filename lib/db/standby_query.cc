@@ -2,9 +2,9 @@
 
 namespace dbos_drain {
 
-// pg_is_wal_replay_paused() raises an error on a primary: only called in recovery.
-const char* const kStandbyQuery = R"SQL(SELECT
-  pg_is_in_recovery(),
+// pg_is_wal_replay_paused() raises an error on a primary: only called in recovery. A plain
+// "SELECT " statement in the session's own read-only transaction (default_transaction_read_only).
+const char* const kStandbyQuery = R"SQL(SELECT pg_is_in_recovery(),
   (extract(epoch FROM now()) * 1000)::bigint,
   pg_last_wal_receive_lsn()::text,
   pg_last_wal_replay_lsn()::text,
