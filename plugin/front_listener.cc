@@ -35,6 +35,7 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
   std::thread thread;
   Table open;
   std::atomic<std::size_t> open_count{0};
+  std::atomic<std::size_t> forwarding{0};  // connections with a forward socket to cpprest
   bool closing = false;
   // The cap's log line: at most one every kCapLogEvery, with what happened since the last one.
   Clock::time_point cap_logged_at{};
@@ -80,6 +81,7 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
       client_.shutdown(tcp::socket::shutdown_both, ec);
       client_.close(ec);
       service_.close(ec);
+      if (service_open_) --owner_.forwarding;
       owner_.open.erase(self_);  // may drop the last owner: touch nothing after this
       owner_.open_count = owner_.open.size();
     }
@@ -129,6 +131,7 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
                                  boost::system::error_code ec;
                                  self->service_.set_option(tcp::no_delay(true), ec);
                                  self->service_open_ = true;
+                                 ++self->owner_.forwarding;
                                  self->ReadService();
                                  self->ForwardToService(n);
                                });
@@ -275,9 +278,17 @@ void FrontListener::Open() {
   impl.thread = std::thread([p = impl_] { p->io.run(); });
 }
 
-void FrontListener::Close() {
+void FrontListener::Close(std::chrono::milliseconds drain) {
   auto impl = impl_;
   if (!impl->thread.joinable()) return;
+  asio::post(impl->io, [impl] {
+    impl->closing = true;
+    boost::system::error_code ec;
+    impl->acceptor.close(ec);
+  });
+  // Connections whose cpprest end is closing forward what it sent, then close themselves.
+  const auto deadline = Clock::now() + drain;
+  while (impl->forwarding > 0 && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   asio::post(impl->io, [impl] {
     impl->closing = true;
     boost::system::error_code ec;

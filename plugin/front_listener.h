@@ -53,8 +53,9 @@ class FrontListener {
 
   // Binds and starts accepting; throws std::runtime_error when the address cannot be bound.
   void Open();
-  // Stops accepting, closes every connection, joins the thread.
-  void Close();
+  // Stops accepting; waits up to `drain` for connections that forward from cpprest (closing its
+  // listener first lets them pass on the answers it wrote); closes every connection; joins.
+  void Close(std::chrono::milliseconds drain = std::chrono::milliseconds(0));
   // Open connections right now (for tests and logs).
   std::size_t open_connections() const;
 

@@ -323,16 +323,16 @@ void HttpServer::BeginShutdown() { impl_->shutting_down = true; }
 bool HttpServer::WaitIdle(std::chrono::milliseconds timeout) { return impl_->in_flight->WaitIdle(timeout); }
 
 void HttpServer::Close() {
-  if (impl_->front) impl_->front->Close();  // the public port first: no new connection gets in
-  if (!impl_->listener) {
-    impl_->pool->join();
-    return;
+  if (impl_->listener) {
+    // cpprest first: it closes its connections, and the front listener passes on every answer
+    // cpprest wrote before closing the client's side (closing the front first could cut one).
+    try {
+      impl_->listener->close().wait();
+    } catch (const std::exception& e) {
+      impl_->log.Warn("error while closing the listener", {{"error", e.what()}});
+    }
   }
-  try {
-    impl_->listener->close().wait();
-  } catch (const std::exception& e) {
-    impl_->log.Warn("error while closing the listener", {{"error", e.what()}});
-  }
+  if (impl_->front) impl_->front->Close(std::chrono::milliseconds(500));
   impl_->pool->join();  // requests still waiting on the database finish (at most the wait timeout)
 }
 
