@@ -26,7 +26,9 @@ po::options_description DatabaseOptions() {
       ("query-timeout", po::value<std::string>()->default_value("5s")->value_name("DURATION"),
        "statement_timeout for each read")
       ("unknown-version", po::value<std::string>()->default_value("not-drained")->value_name("not-drained|drained"),
-       "verdict for a version the database has never seen");
+       "verdict for a version the database has never seen")
+      ("max-replica-lag", po::value<std::string>()->default_value("10s")->value_name("DURATION"),
+       "on a hot standby further behind than this, no version is drained");
   return d;
 }
 
@@ -86,6 +88,7 @@ PolicyOptions PolicyFromFlags(const po::variables_map& vm) {
   } else if (v != "not-drained") {
     throw DrainError(ErrorCode::kConfig, "invalid --unknown-version \"" + v + "\": expected not-drained or drained");
   }
+  p.max_replica_lag = DurationFlag(vm, "max-replica-lag");
   return p;
 }
 

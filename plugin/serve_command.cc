@@ -26,9 +26,9 @@ namespace {
 // Threads for requests that wait on a database read; each waits at most query timeout + 1 s.
 constexpr unsigned kWorkerThreads = 64;
 
-// cpprest's listener has no idle timeout and no connection limit: every client that stalls
-// holds a descriptor until it goes away, and once the descriptors run out nobody else gets in.
-// Raise the soft limit to the hard one (as Go programs and nginx do) so that takes far longer.
+// Each client connection holds up to three descriptors (front_listener.h); the front listener
+// caps them at --max-connections and closes stalled and idle ones. Raise the soft limit to the
+// hard one (as Go programs and nginx do) so the cap, not the limit, is what is reached.
 // Returns the soft limit in effect.
 rlim_t RaiseOpenFileLimit() {
   rlimit files{};
@@ -50,6 +50,7 @@ class ReadObserver {
     const std::string state = error ? ErrorCodeName(error->code()) : "up";
     metrics_.ObserveRead(report ? report->query_duration : std::chrono::milliseconds(0), report != nullptr, state);
     std::lock_guard<std::mutex> lock(mu_);
+    if (report) LogReplica(report->report.replica);
     if (state == state_) return;
     state_ = state;
     if (report) {
@@ -63,11 +64,29 @@ class ReadObserver {
   }
 
  private:
+  // Issue 15: says when a standby's data gets too old for a verdict, and when it is back.
+  void LogReplica(const ReplicaAssessment& replica) {
+    const std::string replica_state = replica.fresh ? "fresh" : "stale";
+    if (replica_state != replica_state_ && (replica.standby || replica_state_ == "stale")) {
+      nlohmann::json fields{{"state", replica.state},
+                            {"lag_seconds", replica.lag_seconds ? nlohmann::json(*replica.lag_seconds) : nlohmann::json(nullptr)},
+                            {"max_replica_lag_ms", replica.max_lag_ms}};
+      if (replica.fresh) {
+        log_.Info("replica within --max-replica-lag", fields);
+      } else {
+        fields["reason"] = replica.reason.value_or("");
+        log_.Warn("replica too far behind: no version is reported drained", fields);
+      }
+    }
+    replica_state_ = replica_state;
+  }
+
   ServiceMetrics& metrics_;
   Logger& log_;
   const SystemDatabase& db_;
   std::mutex mu_;
   std::string state_ = "starting";
+  std::string replica_state_ = "fresh";
 };
 
 }  // namespace
@@ -115,7 +134,7 @@ int RunServe(int argc, char** argv) {
     return AnswersWithoutWaiting(kind, false, cache.ever_succeeded());
   };
   HttpServer server(o.listen, o.tls, [&ctx](const HttpRequest& req) { return HandleRequest(ctx, req); }, log,
-                    serve_inline, kWorkerThreads);
+                    serve_inline, kWorkerThreads, o.limits);
   server.Open();
   log.Info("listening", {{"listen", o.listen},
                          {"version", kVersion},
@@ -125,6 +144,9 @@ int RunServe(int argc, char** argv) {
                          {"max_staleness_ms", o.cache.max_staleness.count()},
                          {"threads", o.threads},
                          {"max_open_files", static_cast<long long>(max_open_files)},
+                         {"header_timeout_ms", o.limits.timeouts.header.count()},
+                         {"idle_timeout_ms", o.limits.timeouts.idle.count()},
+                         {"max_connections", o.limits.max_connections},
                          {"auth", o.token != nullptr},
                          {"tls", o.tls.has_value()}});
   // Warm up: the first read makes /readyz true sooner. Not on this thread: it must reach the

@@ -24,7 +24,13 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
        "require 'Authorization: Bearer <token>' on /v1/versions*, /v1/queues/*, /v1/patches and /metrics")
       ("tls-cert-file", po::value<std::string>()->value_name("PATH"), "PEM certificate chain for https")
       ("tls-key-file", po::value<std::string>()->value_name("PATH"), "PEM private key for https")
-      ("patch-metrics", "append the workflow patch series to /metrics (reads operation_outputs for each scrape's refresh)");
+      ("patch-metrics", "append the workflow patch series to /metrics (reads operation_outputs for each scrape's refresh)")
+      ("header-timeout", po::value<std::string>()->default_value("10s")->value_name("DURATION"),
+       "close a connection whose request line and headers have not arrived whole within this")
+      ("idle-timeout", po::value<std::string>()->default_value("75s")->value_name("DURATION"),
+       "close a keep-alive connection after this long without a request")
+      ("max-connections", po::value<unsigned>()->default_value(1024)->value_name("N"),
+       "open client connections at most; beyond it the quietest idle one is closed");
   opts.add(PatchOptionsDescription());
   opts.add(DatabaseOptions());
   po::options_description hidden;
@@ -59,6 +65,12 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
   }
   if (vm.count("auth-token-file")) o.token = std::make_unique<AuthToken>(vm["auth-token-file"].as<std::string>());
 
+  // The front listener's connection rules (front_listener.h, issue 15).
+  o.limits.timeouts.header = DurationFlag(vm, "header-timeout");
+  o.limits.timeouts.idle = DurationFlag(vm, "idle-timeout");
+  o.limits.timeouts.answer = o.cache.abort_after;  // the longest a request may wait on the database
+  o.limits.max_connections = vm["max-connections"].as<unsigned>();
+  if (o.limits.max_connections == 0) throw DrainError(ErrorCode::kConfig, "--max-connections must be at least 1");
   // cpprest's default of 40 threads costs 3-5x in p99 on 2 cores: size its pool to the cores.
   o.threads = vm.count("threads") ? vm["threads"].as<unsigned>() : std::max(2u, std::thread::hardware_concurrency());
   if (o.threads == 0 || o.threads > 256) throw DrainError(ErrorCode::kConfig, "--threads must be 1..256");

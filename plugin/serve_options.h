@@ -30,6 +30,7 @@ struct ServeOptions {
   std::optional<TlsFiles> tls;
   std::unique_ptr<AuthToken> token;  // --auth-token-file, read once here (it must exist)
   unsigned threads = 2;              // cpprest's I/O threads: --threads, or the cores (at least 2)
+  ConnectionLimits limits;           // --header-timeout, --idle-timeout, --max-connections
 };
 
 // Parses the arguments after "serve". nullopt when --help was printed. Throws

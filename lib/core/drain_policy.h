@@ -9,8 +9,11 @@
 //  - Latest: highest version_timestamp in application_versions. Rows with a NULL version are only
 //    dequeued by the latest version, so they count toward it and never block another version.
 //  - The version PATCHING_ENABLED is flagged: with patching, versions do not separate deployments.
+//  - On a standby whose data is older than --max-replica-lag (or of unknown age), no version is
+//    drained: `reason` starts with the replica's reason (issue 15).
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "model.h"
@@ -19,6 +22,9 @@ namespace dbos_drain {
 
 struct PolicyOptions {
   bool unknown_version_drained = false;  // --unknown-version=drained
+  // --max-replica-lag: on a standby further behind than this (or of unknown lag), no version is
+  // drained (replica_lag.h).
+  std::chrono::milliseconds max_replica_lag{10000};
 };
 
 inline constexpr const char* kPatchingVersion = "PATCHING_ENABLED";

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "replica_lag.h"
+
 namespace dbos_drain {
 
 // The three statuses of a workflow that has not finished.
@@ -85,6 +87,9 @@ struct Snapshot {
   std::set<std::string> versions_probed;
   // The lookup ran out of time (no index on application_version): those versions stay unknown.
   bool history_probe_timed_out = false;
+  // Whether the server is a hot standby and how far behind, read just before the snapshot
+  // (issue 15). Default: a primary.
+  StandbyObservation standby;
 };
 
 // The verdict for one application version.
@@ -127,6 +132,9 @@ struct Report {
   std::map<std::string, QueueReport> queues;
   std::set<std::string> versions_probed;
   bool history_probe_timed_out = false;  // see Snapshot
+  // A primary, or a standby and its lag; when !replica.fresh no version is drained (issue 15).
+  // as_of_ms above is the time the data is from: the read's time minus the lag.
+  ReplicaAssessment replica;
 };
 
 }  // namespace dbos_drain

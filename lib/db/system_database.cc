@@ -12,6 +12,7 @@
 #include "report_query.h"
 #include "report_rows.h"
 #include "schema_catalog.h"
+#include "standby_query.h"
 #include "text_array.h"
 
 namespace dbos_drain {
@@ -93,10 +94,35 @@ void SystemDatabase::Abort() {
   }
 }
 
+namespace {
+
+// Issue 15: primary or standby, and a standby's replay position (standby_query.h). Its own
+// statement, before the snapshot's transaction: what it sees replayed is already in the snapshot.
+StandbyObservation ReadStandbyObservation(pqxx::connection& conn) {
+  pqxx::nontransaction txn(conn);
+  const pqxx::row row = txn.exec(kStandbyQuery)[0];
+  StandbyObservation o;
+  o.in_recovery = row[0].as<bool>();
+  o.now_ms = row[1].as<int64_t>();
+  if (!row[2].is_null()) o.receive_lsn = row[2].as<std::string>();
+  if (!row[3].is_null()) o.replay_lsn = row[3].as<std::string>();
+  if (!row[4].is_null()) o.replay_behind_bytes = row[4].as<int64_t>();
+  if (!row[5].is_null()) o.last_replay_ms = row[5].as<int64_t>();
+  o.replay_paused = row[6].as<bool>(false);
+  o.receiver_running = row[7].as<bool>(false);
+  if (!row[8].is_null()) o.receiver_status = row[8].as<std::string>();
+  if (!row[9].is_null()) o.last_message_ms = row[9].as<int64_t>();
+  if (!row[10].is_null()) o.receiver_timeout_ms = row[10].as<int64_t>();
+  return o;
+}
+
+}  // namespace
+
 Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
   if (!impl_->conn) impl_->Connect();
   try {
     Snapshot snap = impl_->NewSnapshot();
+    snap.standby = ReadStandbyObservation(*impl_->conn);
     ReadTransaction txn(*impl_->conn);
     impl_->ReadReport(txn, snap);
     impl_->ProbeHistory(txn, snap, VersionsToProbe(snap, probe_versions));

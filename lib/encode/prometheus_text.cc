@@ -1,5 +1,7 @@
 #include "prometheus_text.h"
 
+#include <limits>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -68,6 +70,12 @@ void SelfMetrics(Writer& w, const PrometheusInput& in) {
   w.Family("dbos_drain_build_info", "gauge", "Build information of dbos-drain; always 1.");
   w.Sample("dbos_drain_build_info", {{"version", in.build_version}}, 1);
 
+  if (in.max_replica_lag_seconds > 0) {
+    w.Family("dbos_drain_max_replica_lag_seconds", "gauge",
+             "--max-replica-lag: a standby further behind gives no drained verdict.");
+    w.Sample("dbos_drain_max_replica_lag_seconds", {}, in.max_replica_lag_seconds);
+  }
+
   w.Family("dbos_drain_database_up", "gauge",
            "1 when the last read of the DBOS system database succeeded and its report is served, else 0.");
   w.Sample("dbos_drain_database_up", {}, in.database_up ? 1 : 0);
@@ -111,6 +119,16 @@ void SelfMetrics(Writer& w, const PrometheusInput& in) {
 void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
   w.Family("dbos_drain_report_age_seconds", "gauge", "Age of the report the version and queue series come from.");
   w.Sample("dbos_drain_report_age_seconds", {}, age_seconds);
+
+  // Issue 15. The lag is +Inf on a standby that cannot tell it (no verdict is drawn from it).
+  w.Family("dbos_drain_database_standby", "gauge", "1 when the database read is a hot standby (in recovery), else 0.");
+  w.Sample("dbos_drain_database_standby", {}, r.replica.standby ? 1 : 0);
+  if (r.replica.standby) {
+    w.Family("dbos_drain_replica_lag_seconds", "gauge",
+             "How far the standby's data is behind (an upper bound); +Inf when unknown. Absent on a primary.");
+    w.Sample("dbos_drain_replica_lag_seconds", {},
+             r.replica.lag_seconds ? *r.replica.lag_seconds : std::numeric_limits<double>::infinity());
+  }
 
   w.Family("dbos_drain_version_in_flight_workflows", "gauge",
            "Workflows of an application version not finished, by queue (\"\" = not queued) and status. The latest "

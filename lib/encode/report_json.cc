@@ -46,6 +46,28 @@ json VersionToJson(const VersionReport& v, int64_t as_of_ms) {
   return out;
 }
 
+// Issue 15: null on a primary; on a standby, its lag and what it was computed from.
+json ReplicaToJson(const ReplicaAssessment& a) {
+  if (!a.standby) return nullptr;
+  const auto& o = a.observed;
+  auto opt_ms = [](const std::optional<int64_t>& ms) { return ms ? json(FormatTimestamp(*ms)) : json(nullptr); };
+  return json{
+      {"state", a.state},
+      {"lag_seconds", a.lag_seconds ? json(*a.lag_seconds) : json(nullptr)},
+      {"max_lag_seconds", static_cast<double>(a.max_lag_ms) / 1000.0},
+      {"within_bound", a.fresh},
+      {"reason", OptionalString(a.reason)},
+      {"replay_paused", o.replay_paused},
+      {"receive_lsn", OptionalString(o.receive_lsn)},
+      {"replay_lsn", OptionalString(o.replay_lsn)},
+      {"last_replay_at", opt_ms(o.last_replay_ms)},
+      {"receiver_running", o.receiver_running},
+      {"receiver_status", OptionalString(o.receiver_status)},
+      {"receiver_last_message_at", opt_ms(o.last_message_ms)},
+      {"read_at", FormatTimestamp(o.now_ms)},
+  };
+}
+
 json ReportToJson(const Report& r) {
   json schema{
       {"name", r.shape.schema},
@@ -62,6 +84,8 @@ json ReportToJson(const Report& r) {
   for (const auto& v : r.versions) versions.push_back(VersionToJson(v, r.as_of_ms));
   return json{
       {"as_of", FormatTimestamp(r.as_of_ms)},
+      {"standby", r.replica.standby},
+      {"replica", ReplicaToJson(r.replica)},
       {"application", OptionalString(r.application)},
       {"application_filter_ignored", r.application_filter_ignored},
       {"schema", schema},

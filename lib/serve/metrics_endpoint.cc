@@ -21,6 +21,7 @@ HttpResponse ServeMetrics(const ApiContext& ctx, const Route&) {
   PrometheusInput in;
   in.service = ctx.metrics.Get();
   in.build_version = ctx.build_version;
+  in.max_replica_lag_seconds = std::chrono::duration<double>(ctx.policy.max_replica_lag).count();
   if (result.report) {
     in.report = &result.report->report;
     const auto age = std::chrono::steady_clock::now() - result.report->fetched_at;
