@@ -37,6 +37,13 @@ struct PrometheusInput {
   bool database_up = false;
   ServiceCounters service;
   std::string build_version;
+  // The database budget (issue 13): the effective refresh interval and staleness bound (of the
+  // served report, else the configured ones), whether the budget stretched them, and the time
+  // spent in report reads so far.
+  double refresh_interval_seconds = 0;
+  double staleness_bound_seconds = 0;
+  bool refresh_throttled = false;
+  double report_database_seconds_total = 0;
 };
 
 std::string EncodePrometheus(const PrometheusInput& input);
