@@ -44,13 +44,27 @@ rlim_t RaiseOpenFileLimit() {
 // ("database readable" / "database unreadable").
 class ReadObserver {
  public:
-  ReadObserver(ServiceMetrics& metrics, Logger& log, const SystemDatabase& db) : metrics_(metrics), log_(log), db_(db) {}
+  ReadObserver(ServiceMetrics& metrics, Logger& log, const SystemDatabase& db, const CacheOptions& cache)
+      : metrics_(metrics), log_(log), db_(db), cache_(cache) {}
 
   void operator()(const CachedReport* report, const DrainError* error) {
     const std::string state = error ? ErrorCodeName(error->code()) : "up";
     metrics_.ObserveRead(report ? report->query_duration : std::chrono::milliseconds(0), report != nullptr, state);
     std::lock_guard<std::mutex> lock(mu_);
     if (report) LogReplica(report->report.replica);
+    // The database budget (--max-db-share): say when it starts and stops stretching the interval.
+    if (report && (report->refresh_interval > cache_.refresh) != throttled_) {
+      throttled_ = !throttled_;
+      const nlohmann::json fields{{"query_ms", report->query_duration.count()},
+                                  {"refresh_ms", report->refresh_interval.count()},
+                                  {"max_staleness_ms", report->staleness_bound.count()},
+                                  {"max_db_share", cache_.max_db_share}};
+      if (throttled_) {
+        log_.Warn("refresh throttled by --max-db-share: the report read is slow, so refreshes wait longer", fields);
+      } else {
+        log_.Info("refresh no longer throttled", fields);
+      }
+    }
     if (state == state_) return;
     state_ = state;
     if (report) {
@@ -84,9 +98,11 @@ class ReadObserver {
   ServiceMetrics& metrics_;
   Logger& log_;
   const SystemDatabase& db_;
+  const CacheOptions& cache_;
   std::mutex mu_;
   std::string state_ = "starting";
   std::string replica_state_ = "fresh";
+  bool throttled_ = false;
 };
 
 }  // namespace
@@ -103,7 +119,7 @@ int RunServe(int argc, char** argv) {
 
   SystemDatabase db(o.settings);
   ServiceMetrics metrics;
-  ReadObserver observer(metrics, log, db);
+  ReadObserver observer(metrics, log, db, o.cache);
   ReportCache cache(
       [&db](const std::vector<std::string>& probe) { return db.Read(probe); }, [&db] { db.Abort(); }, o.policy,
       o.cache, [&observer](const CachedReport* report, const DrainError* error) { observer(report, error); });
@@ -142,6 +158,7 @@ int RunServe(int argc, char** argv) {
                          {"schema", o.settings.schema},
                          {"refresh_ms", o.cache.refresh.count()},
                          {"max_staleness_ms", o.cache.max_staleness.count()},
+                         {"max_db_share", o.cache.max_db_share},
                          {"threads", o.threads},
                          {"max_open_files", static_cast<long long>(max_open_files)},
                          {"header_timeout_ms", o.limits.timeouts.header.count()},

@@ -17,6 +17,9 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
        "serve a report from memory while it is younger than this")
       ("max-staleness", po::value<std::string>()->value_name("DURATION"),
        "never serve a report older than this (default 3 x refresh + query timeout)")
+      ("max-db-share", po::value<std::string>()->default_value("10%")->value_name("PERCENT"),
+       "spend at most this share of one database core on report reads: a slow read stretches the refresh interval "
+       "and the staleness bound (100% = no budget)")
       ("threads", po::value<unsigned>()->value_name("N"), "HTTP worker threads (default: number of cores, at least 2)")
       ("log-format", po::value<std::string>()->default_value("json")->value_name("json|text"), "log line format on stderr")
       ("log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"), "debug, info, warn or error")
@@ -55,6 +58,24 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
       vm.count("max-staleness") ? DurationFlag(vm, "max-staleness") : 3 * o.cache.refresh + o.settings.query_timeout;
   o.cache.wait_timeout = o.settings.query_timeout + std::chrono::seconds(1);
   o.cache.abort_after = o.settings.query_timeout + o.settings.connect_timeout + std::chrono::seconds(1);
+  {
+    // "10%" or "0.1"; 0 < share <= 100%.
+    const std::string text = vm["max-db-share"].as<std::string>();
+    const bool percent = !text.empty() && text.back() == '%';
+    const std::string number = percent ? text.substr(0, text.size() - 1) : text;
+    double share = 0;
+    size_t used = 0;
+    try {
+      share = std::stod(number, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (percent) share /= 100;
+    if (number.empty() || used != number.size() || !(share > 0) || share > 1) {
+      throw DrainError(ErrorCode::kConfig, "invalid --max-db-share '" + text + "': expected a share above 0% and at most 100%, e.g. 10%");
+    }
+    o.cache.max_db_share = share;
+  }
   if (o.cache.max_staleness < o.cache.refresh) {
     throw DrainError(ErrorCode::kConfig, "--max-staleness must be at least --refresh");
   }

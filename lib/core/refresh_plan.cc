@@ -1,6 +1,7 @@
 #include "refresh_plan.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace dbos_drain {
 
@@ -26,12 +27,20 @@ WaitAnswer PlanAfterWait(const CacheState& state, SteadyTime now, bool read_fini
   return WaitAnswer::kNoReport;
 }
 
-std::chrono::milliseconds RefreshInterval(const CacheOptions& options, std::chrono::milliseconds) {
-  return options.refresh;
+std::chrono::milliseconds RefreshInterval(const CacheOptions& options, std::chrono::milliseconds read_took) {
+  const double share = options.max_db_share;
+  if (!(share > 0) || share >= 1 || read_took.count() <= 0) return options.refresh;
+  const auto budget = std::chrono::milliseconds(
+      static_cast<int64_t>(std::ceil(static_cast<double>(read_took.count()) * (1 - share) / share)));
+  return std::max(options.refresh, budget);
 }
 
-std::chrono::milliseconds StalenessBound(const CacheOptions& options, std::chrono::milliseconds) {
-  return options.max_staleness;
+std::chrono::milliseconds StalenessBound(const CacheOptions& options, std::chrono::milliseconds read_took) {
+  return options.max_staleness + (RefreshInterval(options, read_took) - options.refresh);
+}
+
+bool RefreshThrottled(const CacheOptions& options, std::chrono::milliseconds read_took) {
+  return RefreshInterval(options, read_took) > options.refresh;
 }
 
 ReportWindow WindowAfterRead(const CacheOptions& options, SteadyTime started, SteadyTime ended) {

@@ -29,6 +29,9 @@ struct CacheOptions {
   std::chrono::milliseconds abort_after{12000};    // the watchdog aborts a read this old
   std::chrono::milliseconds probe_interval{30000}; // a watched version is probed at most this often
   size_t max_watched_versions = 1000;
+  // The database budget (--max-db-share): report reads take at most this share of one database
+  // core. 1 (or more): no budget.
+  double max_db_share = 0.10;
 };
 
 // After a failed read the next starts no sooner than this, doubling up to kMaxBackoff.
@@ -80,8 +83,15 @@ enum class WaitAnswer {
 WaitAnswer PlanAfterWait(const CacheState& state, SteadyTime now, bool read_finished, bool timed_out);
 
 // How long a report stays fresh / may be served, given how long the read that produced it took.
+// The database budget: a read of T followed by an interval I uses T / (T + I) of a database core,
+// so the interval is at least T x (1 - max_db_share) / max_db_share (a 750 ms read at 10%: 6.75 s),
+// and never less than `refresh`. The staleness bound stretches by the same amount, so a report
+// stays servable for as long after its refresh is due as without the budget; answers still carry
+// their as_of, and none is served past the (stretched) bound.
 std::chrono::milliseconds RefreshInterval(const CacheOptions& options, std::chrono::milliseconds read_took);
 std::chrono::milliseconds StalenessBound(const CacheOptions& options, std::chrono::milliseconds read_took);
+// The budget stretched the interval beyond `refresh`.
+bool RefreshThrottled(const CacheOptions& options, std::chrono::milliseconds read_took);
 
 // One finished read.
 struct ReadOutcome {

@@ -1,8 +1,8 @@
 // The SQL dbos-drain runs, built to fit the detected schema shape. Pure string building, so the
 // exact text is unit-tested and EXPLAINed by the benchmark.
 //
-// The report query reads only in-flight rows, each status set through the partial index DBOS
-// keeps for it (ENQUEUED/PENDING: idx_workflow_status_in_flight[_v2]; DELAYED:
+// The report query reads only in-flight rows, with a predicate each of DBOS's partial indexes
+// matches (ENQUEUED/PENDING: idx_workflow_status_in_flight[_v2]; DELAYED:
 // idx_workflow_status_delayed), groups them by version, queue, executor and status, and appends
 // the application_versions and queues rows and the database clock: one round trip, one snapshot.
 //

@@ -21,7 +21,8 @@ void AddReportRow(const ReportRow& row, Snapshot& snapshot) {
     InFlightGroup g;
     g.version = row.version;
     g.queue = row.queue;
-    g.executor = Required(row.executor, row, "executor");
+    g.executor = row.executor.value_or("");  // grouped by the plain column: NULL is ''
+
     g.status = *status;
     g.count = Required(row.n, row, "n");
     g.oldest_created_at_ms = Required(row.a, row, "a");

@@ -3,7 +3,7 @@
 // in, the Snapshot updated; the one place that knows each kind of row.
 //
 // Contract (AddReportRow):
-//  - 'g' (in-flight group): an InFlightGroup {version, queue, executor, status, count = n,
+//  - 'g' (in-flight group): an InFlightGroup {version, queue, executor ('' when NULL), status, count = n,
 //    oldest_created_at_ms = a}; a status that is not in flight (ParseInFlightStatus) is skipped.
 //  - 'v' (registered version): a RegisteredVersion {version, a (0 when NULL), b (0 when NULL)}.
 //  - 'q' (queue): a QueueConfig {queue, concurrency = a, worker_concurrency = b}, NULL = unset.

@@ -4,6 +4,7 @@
 
 #include <pqxx/pqxx>
 
+#include <cstdlib>
 #include <mutex>
 
 #include "database_failure.h"
@@ -11,6 +12,7 @@
 #include "pqxx_failure.h"
 #include "report_query.h"
 #include "report_rows.h"
+#include "report_session.h"
 #include "schema_catalog.h"
 #include "standby_query.h"
 #include "text_array.h"
@@ -53,12 +55,17 @@ struct SystemDatabase::Impl {
   SchemaShape shape;
   bool scoped = false;  // the application filter applies to this schema
   uint64_t connection_count = 0;  // connections made so far (ReadWith's `connection`)
+  std::optional<ReportSession> session;  // what the prepared report query was planned with
 
   Impl(ConnectionSettings s)
       : settings(std::move(s)), target(ParseConnectionTarget(settings.url, settings.connect_timeout)) {}
 
   void Connect();
   SchemaShape DetectShape();
+  // Applies the report session settings for a backlog of `in_flight_rows` (report_session.h) and
+  // (re)prepares the report query when they changed: a prepared plan does not see a later SET.
+  void SizeSession(int64_t in_flight_rows);
+  int64_t EstimateInFlightRows();
   [[noreturn]] void Fail(const std::exception& e, const char* during);
 
   // The steps of one Read(), all in the snapshot's one transaction. Another statement for the
@@ -127,6 +134,9 @@ Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
     impl_->ReadReport(txn, snap);
     impl_->ProbeHistory(txn, snap, VersionsToProbe(snap, probe_versions));
     txn.commit();
+    int64_t in_flight_rows = 0;
+    for (const auto& g : snap.groups) in_flight_rows += g.count;
+    impl_->SizeSession(in_flight_rows);  // for the next read
     return snap;
   } catch (const std::exception& e) {
     impl_->Fail(e, "reading the drain report");
@@ -157,9 +167,10 @@ void SystemDatabase::Impl::Connect() {
       pqxx::nontransaction setup(*fresh);
       setup.exec("SET statement_timeout = " + std::to_string(settings.query_timeout.count()));
       setup.exec("SET default_transaction_read_only = on");
-      // The report reads ~10k in-flight rows through partial indexes; starting parallel workers
-      // for that costs more than it saves (bench: p50 9-13 ms with them, 3 ms without).
-      setup.exec("SET max_parallel_workers_per_gather = 0");
+      // Parallel workers, work_mem: sized to the backlog per read (SizeSession, report_session.h).
+      // JIT off: at 1M in flight the report's cost passes jit_above_cost, and compiling its
+      // expressions took ~90 ms of a run dominated by reading rows (bench/, EXPLAIN ANALYZE).
+      setup.exec("SET jit = off");
       setup.exec("SET idle_in_transaction_session_timeout = " + std::to_string(settings.query_timeout.count() * 2));
     }
     {
@@ -171,11 +182,38 @@ void SystemDatabase::Impl::Connect() {
     shape = DetectShape();
     scoped = settings.application.has_value() && shape.has_application_name;
     during = "preparing the report query";
-    conn->prepare("dbos_drain_report", BuildReportQuery(shape, scoped));
+    session.reset();
+    SizeSession(EstimateInFlightRows());
     conn->prepare("dbos_drain_probe", BuildHistoryProbeQuery(shape, scoped));
   } catch (const std::exception& e) {
     Fail(e, during);
   }
+}
+
+// The planner's estimate of the in-flight rows (table statistics, no scan): sizes the first read
+// of a connection, before a report has counted them.
+int64_t SystemDatabase::Impl::EstimateInFlightRows() {
+  pqxx::read_transaction txn(*conn);
+  auto r = txn.exec("EXPLAIN (FORMAT JSON) SELECT 1 FROM " + QualifiedTable(shape.schema, "workflow_status") +
+                    " WHERE (status IN ('ENQUEUED', 'PENDING') OR status = 'DELAYED')");
+  txn.commit();
+  const std::string plan = r.empty() ? "" : r[0][0].as<std::string>();
+  const std::string key = "\"Plan Rows\": ";
+  auto pos = plan.find(key);
+  if (pos == std::string::npos) return 0;
+  return std::strtoll(plan.c_str() + pos + key.size(), nullptr, 10);
+}
+
+void SystemDatabase::Impl::SizeSession(int64_t in_flight_rows) {
+  ReportSession want = SizeReportSession(in_flight_rows);
+  if (session && *session == want) return;
+  {
+    pqxx::nontransaction setup(*conn);
+    for (const auto& statement : ReportSessionStatements(want)) setup.exec(statement);
+  }
+  if (session) conn->unprepare("dbos_drain_report");
+  conn->prepare("dbos_drain_report", BuildReportQuery(shape, scoped));
+  session = want;
 }
 
 SchemaShape SystemDatabase::Impl::DetectShape() {

@@ -99,6 +99,17 @@ void SelfMetrics(Writer& w, const PrometheusInput& in) {
   w.Sample("dbos_drain_report_query_duration_seconds_sum", {}, s.query.sum_seconds);
   w.Sample("dbos_drain_report_query_duration_seconds_count", {}, static_cast<double>(s.query.count));
 
+  w.Family("dbos_drain_refresh_interval_seconds", "gauge",
+           "Effective refresh interval: --refresh, or longer when --max-db-share stretched it.");
+  w.Sample("dbos_drain_refresh_interval_seconds", {}, in.refresh_interval_seconds);
+  w.Family("dbos_drain_report_staleness_bound_seconds", "gauge",
+           "No report older than this is served (--max-staleness, stretched with the refresh interval).");
+  w.Sample("dbos_drain_report_staleness_bound_seconds", {}, in.staleness_bound_seconds);
+  w.Family("dbos_drain_refresh_throttled", "gauge", "1 when the database budget (--max-db-share) stretched the refresh interval.");
+  w.Sample("dbos_drain_refresh_throttled", {}, in.refresh_throttled ? 1 : 0);
+  w.Family("dbos_drain_report_database_seconds_total", "counter", "Time spent in report reads of the system database, failed ones included.");
+  w.Sample("dbos_drain_report_database_seconds_total", {}, in.report_database_seconds_total);
+
   if (!s.read_errors_by_code.empty()) {
     w.Family("dbos_drain_report_read_errors_total", "counter",
              "Failed reads of the system database, by error code (docs/report-format.md).");

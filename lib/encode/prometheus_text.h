@@ -41,6 +41,13 @@ struct PrometheusInput {
   ServiceCounters service;
   std::string build_version;
   double max_replica_lag_seconds = 0;  // --max-replica-lag; 0: not shown
+  // The database budget (issue 13): the effective refresh interval and staleness bound (of the
+  // served report, else the configured ones), whether the budget stretched them, and the time
+  // spent in report reads so far.
+  double refresh_interval_seconds = 0;
+  double staleness_bound_seconds = 0;
+  bool refresh_throttled = false;
+  double report_database_seconds_total = 0;
 };
 
 std::string EncodePrometheus(const PrometheusInput& input);

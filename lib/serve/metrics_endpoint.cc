@@ -22,6 +22,11 @@ HttpResponse ServeMetrics(const ApiContext& ctx, const Route&) {
   in.service = ctx.metrics.Get();
   in.build_version = ctx.build_version;
   in.max_replica_lag_seconds = std::chrono::duration<double>(ctx.policy.max_replica_lag).count();
+  const auto& options = ctx.cache.options();
+  auto seconds = [](std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); };
+  in.refresh_interval_seconds = seconds(options.refresh);
+  in.staleness_bound_seconds = seconds(options.max_staleness);
+  in.report_database_seconds_total = seconds(ctx.cache.read_time_total());
   if (result.report) {
     in.report = &result.report->report;
     const auto age = std::chrono::steady_clock::now() - result.report->fetched_at;
@@ -30,6 +35,9 @@ HttpResponse ServeMetrics(const ApiContext& ctx, const Route&) {
     // newest read's result (no read starts before then), even if the read observer that sets
     // service.database_up has not run yet.
     in.database_up = in.service.database_up || age < result.report->refresh_interval;
+    in.refresh_interval_seconds = seconds(result.report->refresh_interval);
+    in.staleness_bound_seconds = seconds(result.report->staleness_bound);
+    in.refresh_throttled = result.report->refresh_interval > options.refresh;
   }
   HttpResponse r;
   r.content_type = kPrometheusContentType;

@@ -131,6 +131,11 @@ ReportCache::Result ReportCache::Get(const std::string& version) {
   return {nullptr, DrainError(ErrorCode::kDatabaseUnavailable, "no report could be read")};
 }
 
+std::chrono::nanoseconds ReportCache::read_time_total() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return read_time_total_;
+}
+
 void ReportCache::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -187,6 +192,7 @@ void ReportCache::RefreshLoop() {
     std::shared_ptr<CachedReport> fresh;
     lock.lock();
     reading_ = false;
+    read_time_total_ += read.ended - read.started;
     if (!error) {
       watched_.RecordProbes(snapshot, read.ended);
       // Versions found in history by an earlier probe (within probe_interval) stay known until re-probed.

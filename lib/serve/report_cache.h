@@ -106,6 +106,9 @@ class ReportCache {
 
   const Options& options() const { return options_; }
 
+  // Time spent in report reads so far, failed ones included (the database budget's account).
+  std::chrono::nanoseconds read_time_total() const;
+
  private:
   void RefreshLoop();
   void Watchdog();
@@ -134,6 +137,7 @@ class ReportCache {
   SteadyTime next_attempt_{};   // backoff after failures
   std::chrono::milliseconds backoff_{0};
   uint64_t refresh_count_ = 0;
+  std::chrono::nanoseconds read_time_total_{0};
   bool ever_succeeded_ = false;
   std::atomic<int64_t> fresh_until_ns_{0};  // steady_clock: window_->fresh_until
   bool stopping_ = false;

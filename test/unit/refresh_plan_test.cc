@@ -102,7 +102,8 @@ TEST_CASE("plan: after waiting, the report if usable, else the reason", "[cache-
 }
 
 TEST_CASE("plan: a successful read opens the report's window and clears the backoff", "[cache-plan]") {
-  ReadOutcome read{t0 - milliseconds(300), t0, std::nullopt};
+  // 200 ms: within the default database budget (10%: 200 x 9 = 1.8 s < the 2 s refresh).
+  ReadOutcome read{t0 - milliseconds(200), t0, std::nullopt};
   ReadPlan p = PlanAfterRead(Options(), milliseconds(400), read);
   REQUIRE(p.window);
   CHECK(p.window->fetched_at == t0);  // the end of the read, not its start
@@ -112,9 +113,51 @@ TEST_CASE("plan: a successful read opens the report's window and clears the back
   CHECK(p.next_attempt == t0);
   CHECK_FALSE(p.forget_probe_results);
   CHECK_FALSE(p.defer_probes);
-  // The window is what the read took into account: today the interval and bound are the options'.
-  CHECK(RefreshInterval(Options(), milliseconds(300)) == milliseconds(2000));
-  CHECK(StalenessBound(Options(), milliseconds(300)) == milliseconds(11000));
+  // The window is what the read took into account: within the budget, the options'.
+  CHECK(RefreshInterval(Options(), milliseconds(200)) == milliseconds(2000));
+  CHECK(StalenessBound(Options(), milliseconds(200)) == milliseconds(11000));
+  CHECK_FALSE(RefreshThrottled(Options(), milliseconds(200)));
+}
+
+TEST_CASE("budget: a slow read stretches the interval to keep reads within --max-db-share", "[cache-plan][budget]") {
+  CacheOptions o = Options();  // refresh 2 s, max staleness 11 s, budget 10%
+  // 750 ms (1M in flight): 750 / (750 + 6750) = 10% of a database core.
+  CHECK(RefreshInterval(o, milliseconds(750)) == milliseconds(6750));
+  CHECK(StalenessBound(o, milliseconds(750)) == milliseconds(11000 + 4750));
+  CHECK(RefreshThrottled(o, milliseconds(750)));
+  // Exactly at the budget: not stretched.
+  CHECK(RefreshInterval(o, milliseconds(222)) == milliseconds(2000));
+  CHECK(RefreshInterval(o, milliseconds(223)) == milliseconds(2007));
+  CHECK_FALSE(RefreshThrottled(o, milliseconds(222)));
+  // The share actually used never exceeds the budget.
+  for (int took : {1, 50, 223, 500, 1000, 4999}) {
+    const auto interval = RefreshInterval(o, milliseconds(took));
+    CHECK(took / double(took + interval.count()) <= 0.10 + 1e-9);
+  }
+  // 50%: a read of 3 s waits 3 s.
+  o.max_db_share = 0.5;
+  CHECK(RefreshInterval(o, milliseconds(3000)) == milliseconds(3000));
+  CHECK(StalenessBound(o, milliseconds(3000)) == milliseconds(12000));
+  // 100% (or more): no budget.
+  o.max_db_share = 1.0;
+  CHECK(RefreshInterval(o, milliseconds(5000)) == milliseconds(2000));
+  CHECK_FALSE(RefreshThrottled(o, milliseconds(5000)));
+}
+
+TEST_CASE("budget: the stretched window is what a read opens; the report is never served past it", "[cache-plan][budget]") {
+  ReadOutcome read{t0 - milliseconds(1000), t0, std::nullopt};
+  ReadPlan p = PlanAfterRead(Options(), milliseconds(0), read);
+  REQUIRE(p.window);
+  CHECK(p.window->fresh_until == t0 + milliseconds(9000));
+  CHECK(p.window->usable_until == t0 + milliseconds(18000));
+  CacheState s;
+  s.report = p.window;
+  CHECK(PlanGet(s, t0 + milliseconds(8999)) == GetAction::kServe);  // no read within the interval
+  CHECK(PlanGet(s, t0 + milliseconds(9000)) == GetAction::kRefresh);
+  s.failed = true;
+  s.next_attempt = t0 + milliseconds(30000);
+  CHECK(PlanGet(s, t0 + milliseconds(17999)) == GetAction::kBackOff);
+  CHECK(PlanGet(s, t0 + milliseconds(18000)) == GetAction::kFail);  // past the stretched bound
 }
 
 TEST_CASE("plan: failed reads back off 100 ms doubling to 1 s", "[cache-plan]") {

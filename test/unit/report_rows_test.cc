@@ -114,3 +114,13 @@ TEST_CASE("report rows: only versions the report does not show are probed, in th
   CHECK(VersionsToProbe(snap, {"v9", "v1", "v3", "v2"}) == std::vector<std::string>{"v9", "v3"});
   CHECK(VersionsToProbe(snap, {""}) == std::vector<std::string>{""});  // NULL-version rows prove no name
 }
+
+TEST_CASE("report rows: a NULL executor is the empty executor (the query groups by the plain column)", "[report-rows]") {
+  Snapshot snap;
+  ReportRow g = GroupRow("v1", std::nullopt, "PENDING", 2, 900);
+  g.executor = std::nullopt;
+  AddReportRow(g, snap);
+  REQUIRE(snap.groups.size() == 1);
+  CHECK(snap.groups[0].executor.empty());
+  CHECK(snap.groups[0].count == 2);
+}

@@ -1,0 +1,43 @@
+// Session settings for the report read, sized from the size of the previous report. Pure: the
+// rule is unit-tested (test/unit/report_session_test.cc) and SystemDatabase applies it.
+//
+// Why (measured with bench/run.sh, EXPLAIN (ANALYZE, BUFFERS); numbers in README "Performance"):
+//  - The planner estimates the number of (version, queue, executor, status) groups as nearly the
+//    number of in-flight rows (it multiplies the columns' distinct counts and clamps to the row
+//    count; a read-only role cannot create extended statistics to correct it). At the default
+//    work_mem (4MB) a hash table of that estimate "does not fit", so from ~50k in-flight rows it
+//    sorts instead: an external merge that spills to disk and compares text with the database's
+//    collation, several times the cost of the scan. A work_mem that fits the *estimate* makes it
+//    choose hash aggregation; the real table is small (groups, not rows: ~14k groups, ~5MB at 1M
+//    in flight over 500 versions), so the memory is reserved in name only.
+//  - work_mem only grows in powers of two, so the statement is re-prepared (plans are cached per
+//    prepared statement and do not see a later SET) only when the backlog crosses a power of two.
+//  - JIT is off for the whole session (see SystemDatabase::Connect): at 1M in flight the plan's
+//    cost passes jit_above_cost and compiling took ~90 ms for a query whose run is dominated by
+//    reading rows, not by expressions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dbos_drain {
+
+struct ReportSession {
+  int64_t work_mem_kb = 4096;  // PostgreSQL's default
+  int parallel_workers = 0;    // max_parallel_workers_per_gather
+
+  bool operator==(const ReportSession& o) const {
+    return work_mem_kb == o.work_mem_kb && parallel_workers == o.parallel_workers;
+  }
+  bool operator!=(const ReportSession& o) const { return !(*this == o); }
+};
+
+// The settings for a report over about `in_flight_rows` rows (the previous report's total; 0 for
+// the first read).
+ReportSession SizeReportSession(int64_t in_flight_rows);
+
+// The SET statements that apply `session` to the connection.
+std::vector<std::string> ReportSessionStatements(const ReportSession& session);
+
+}  // namespace dbos_drain
