@@ -11,6 +11,7 @@
 //  - The version PATCHING_ENABLED is flagged: with patching, versions do not separate deployments.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "model.h"
@@ -19,11 +20,14 @@ namespace dbos_drain {
 
 struct PolicyOptions {
   bool unknown_version_drained = false;  // --unknown-version=drained
+  int64_t quiet_period_ms = 120'000;     // --quiet-period (retire_policy.h)
 };
 
 inline constexpr const char* kPatchingVersion = "PATCHING_ENABLED";
 
-// Builds the report for every version the snapshot knows about.
+// Builds the report for every version the snapshot knows about, with the derived values
+// (oldest age, unassigned not queued, the index by version) and the retire verdict
+// (retire_policy.h, over snapshot.window_ms) computed once, so readers only read.
 Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options);
 
 // The entry for `version`: the report's own, or a synthesized "unknown" entry.
