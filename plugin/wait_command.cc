@@ -21,19 +21,37 @@ namespace {
 std::atomic<int> g_signal{0};
 extern "C" void OnSignal(int sig) { g_signal.store(sig); }
 
-// "v1: draining, in_flight (3 pending, oldest 2m); v2: safe to retire": each version's phase and
-// what blocks it.
-std::string Progress(const std::vector<VersionReport>& versions, int64_t as_of_ms, int64_t window_ms) {
+// "v1: draining, 3 in flight (3 pending, 0 enqueued, 0 delayed); v2: safe to retire": each
+// version's phase and what blocks it, without ages, so the line changes only when the state does.
+std::string Progress(const std::vector<VersionReport>& versions, int64_t window_ms) {
   std::string out;
   for (const auto& v : versions) {
     if (!out.empty()) out += "; ";
+    out += v.version + ": ";
     if (v.safe_to_retire) {
-      out += v.version + ": safe to retire";
+      out += "safe to retire";
       continue;
     }
-    std::string line = RetireLine(v, as_of_ms, window_ms);
-    const std::string cut = v.version + " not safe to retire: ";
-    out += v.version + ": " + PhaseName(v.phase) + ", " + (line.rfind(cut, 0) == 0 ? line.substr(cut.size()) : line);
+    out += PhaseName(v.phase);
+    for (const auto& b : v.blockers) {
+      out += ", ";
+      if (b.code == "in_flight") {
+        out += std::to_string(v.in_flight.total()) + " in flight (" + std::to_string(v.in_flight.pending) +
+               " pending, " + std::to_string(v.in_flight.enqueued) + " enqueued, " +
+               std::to_string(v.in_flight.delayed) + " delayed)";
+      } else if (b.code == "recent_intake") {
+        out += std::to_string(v.intake.started) + " started in the last " +
+               FormatDuration(std::chrono::milliseconds(window_ms));
+      } else if (b.code == "unknown_version") {
+        out += "unknown version";
+      } else if (b.code == "latest") {
+        out += "the latest version";
+      } else if (b.code == "stuck") {
+        out += "stuck: no executor of " + v.version + " connected";
+      } else {
+        out += b.code;
+      }
+    }
   }
   return out;
 }
@@ -81,7 +99,7 @@ int RunWait(int argc, char** argv) {
       Report report = BuildReport(db.Read(named), policy);
       Judgement judged = JudgeVersions(report, named, policy);
       drained = judged.all_safe;
-      line = Progress(judged.versions, report.as_of_ms, report.quiet_period_ms);
+      line = Progress(judged.versions, report.quiet_period_ms);
     } catch (const DrainError& e) {
       if (e.code() == ErrorCode::kConfig) throw;
       line = std::string("database error, retrying in ") + FormatDuration(interval) + ": " + e.what();
