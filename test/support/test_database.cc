@@ -208,13 +208,13 @@ std::string TestDatabase::InsertWorkflow(const Workflow& w) const {
   std::string id = w.id.empty() ? "wf-" + std::to_string(next_id_++) + "-" + RandomSuffix() : w.id;
   std::string columns = "workflow_uuid, status, name, application_version, queue_name, executor_id, created_at, updated_at";
   const int64_t created = w.created_at_ms ? *w.created_at_ms : NowMs();
-  std::string values = Literal(id) + ", " + Literal(w.status) + ", 'testWorkflow', " + Literal(w.version) + ", " +
+  std::string values = Literal(id) + ", " + Literal(w.status) + ", " + Literal(w.name) + ", " + Literal(w.version) + ", " +
                        Literal(w.queue) + ", " + Literal(w.executor) + ", " + std::to_string(created) + ", " +
                        std::to_string(created);
   if (!w.queue) {
     // Older Go SDK schemas declare queue_name NOT NULL DEFAULT '': let the default apply.
     columns = "workflow_uuid, status, name, application_version, executor_id, created_at, updated_at";
-    values = Literal(id) + ", " + Literal(w.status) + ", 'testWorkflow', " + Literal(w.version) + ", " +
+    values = Literal(id) + ", " + Literal(w.status) + ", " + Literal(w.name) + ", " + Literal(w.version) + ", " +
              Literal(w.executor) + ", " + std::to_string(created) + ", " + std::to_string(created);
   }
   if (w.application) {
@@ -224,6 +224,14 @@ std::string TestDatabase::InsertWorkflow(const Workflow& w) const {
   if (w.delay_until_ms) {
     columns += ", delay_until_epoch_ms";
     values += ", " + std::to_string(*w.delay_until_ms);
+  }
+  if (w.completed_at_ms) {
+    columns += ", completed_at";
+    values += ", " + std::to_string(*w.completed_at_ms);
+  }
+  if (w.forked_from) {
+    columns += ", forked_from";
+    values += ", " + Literal(w.forked_from);
   }
   Exec("INSERT INTO " + Table("workflow_status") + " (" + columns + ") VALUES (" + values + ")");
   return id;
@@ -242,6 +250,12 @@ std::vector<std::string> TestDatabase::InsertWorkflows(int n, const Workflow& w)
 void TestDatabase::SetStatus(const std::string& workflow_id, const std::string& status) const {
   Exec("UPDATE " + Table("workflow_status") + " SET status = " + Literal(status) +
        ", updated_at = (extract(epoch FROM now()) * 1000)::bigint WHERE workflow_uuid = " + Literal(workflow_id));
+}
+
+void TestDatabase::Finish(const std::string& workflow_id, const std::string& status) const {
+  Exec("UPDATE " + Table("workflow_status") + " SET status = " + Literal(status) +
+       ", updated_at = (extract(epoch FROM now()) * 1000)::bigint"
+       ", completed_at = (extract(epoch FROM now()) * 1000)::bigint WHERE workflow_uuid = " + Literal(workflow_id));
 }
 
 void TestDatabase::InsertVersion(const std::string& name, int64_t version_timestamp_ms,
