@@ -18,7 +18,7 @@ std::string BuildRetireQuery(const SchemaShape& shape, bool application_scoped) 
   if (shape.has_forked_from) source += " WHEN forked_from IS NOT NULL THEN 'fork'";
   source += " WHEN executor_id = '' THEN 'client_enqueue' ELSE 'other' END";
 
-  std::string sql = "SELECT 'i'::text AS kind, application_version AS version, COALESCE(name, '') AS name, " + source +
+  std::string sql = "SELECT 'i'::text AS retire_kind, application_version AS retire_version, COALESCE(name, '') AS name, " + source +
                     " AS source, count(*)::bigint AS n, max(created_at)::bigint AS t FROM " + ws +
                     " WHERE created_at >= " + since + ws_scope + " GROUP BY 2, 3, 4";
   if (shape.has_completed_at) {

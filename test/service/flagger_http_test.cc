@@ -46,8 +46,8 @@ TEST_CASE("flagger http: a named version, not drained then drained", "[flagger][
   db.InsertVersion("v2", AgoMs(1min));
   db.InsertQueue("tasks", 10, 2);
   auto pending = db.InsertWorkflows(3, Workflow("PENDING").Version("v1").Executor("worker-v1").CreatedAgo(2h + 5min + 10s));
-  auto enqueued = db.InsertWorkflows(4, Workflow("ENQUEUED").Version("v1").Queue("tasks").CreatedAgo(1min));
-  db.InsertWorkflows(2, Workflow("SUCCESS").Version("v1"));
+  auto enqueued = db.InsertWorkflows(4, Workflow("ENQUEUED").Version("v1").Queue("tasks").CreatedAgo(10min));
+  db.InsertWorkflows(2, Workflow("SUCCESS").Version("v1").CreatedAgo(1h));
   db.InsertWorkflows(1, Workflow("PENDING").Version("v2").CreatedAgo(1h + 20s));
   DrainService server(Config(db));
 
@@ -64,7 +64,7 @@ TEST_CASE("flagger http: a named version, not drained then drained", "[flagger][
   CHECK(doc["canary"]["checksum"] == "6c5d8f9b7");
 
   // The decision is logged with the canary, checksum, versions and verdict.
-  CHECK(testing::WaitUntil([&] { return server.Stderr().find("\"verdict\":\"not_drained\"") != std::string::npos; }, 5s));
+  CHECK(testing::WaitUntil([&] { return server.Stderr().find("\"verdict\":\"not_safe_to_retire\"") != std::string::npos; }, 5s));
   const std::string log = server.Stderr();
   CHECK(log.find("\"msg\":\"flagger confirm-promotion\"") != std::string::npos);
   CHECK(log.find("\"canary\":\"test/podinfo\"") != std::string::npos);
@@ -82,8 +82,8 @@ TEST_CASE("flagger http: a named version, not drained then drained", "[flagger][
   json done = json::parse(ok.body);
   CHECK(done["drained"] == true);
   CHECK(done["versions"] == json::array({"v1"}));
-  CHECK(done["message"] == "v1 drained: nothing in flight");
-  CHECK(testing::WaitUntil([&] { return server.Stderr().find("\"verdict\":\"drained\"") != std::string::npos; }, 5s));
+  CHECK(done["message"] == "v1 safe to retire: nothing in flight, no start in the last 2m");
+  CHECK(testing::WaitUntil([&] { return server.Stderr().find("\"verdict\":\"safe_to_retire\"") != std::string::npos; }, 5s));
 
   // A comma-separated list: both must be drained; v2 still has work.
   HttpReply both = server.Post(kRoute, FlaggerPayload({{"version", "v1, v2"}}));
@@ -93,7 +93,7 @@ TEST_CASE("flagger http: a named version, not drained then drained", "[flagger][
   // A version nobody ever ran holds the gate (a typo must not promote).
   HttpReply typo = server.Post(kRoute, FlaggerPayload({{"version", "v1.0-typo"}}));
   CHECK(typo.status == 409);
-  CHECK_THAT(FirstLine(typo), Catch::StartsWith("v1.0-typo not drained: version \"v1.0-typo\" is unknown"));
+  CHECK_THAT(FirstLine(typo), Catch::StartsWith("v1.0-typo not safe to retire: unknown_version (\"v1.0-typo\" is unknown)"));
 }
 
 TEST_CASE("flagger http: all but latest, two versions", "[flagger][http]") {
@@ -102,7 +102,7 @@ TEST_CASE("flagger http: all but latest, two versions", "[flagger][http]") {
   db.InsertVersion("v2", AgoMs(5min));
   // The canary's own work never holds its promotion.
   db.InsertWorkflows(5, Workflow("PENDING").Version("v2"));
-  db.InsertWorkflows(3, Workflow("SUCCESS").Version("v1"));
+  db.InsertWorkflows(3, Workflow("SUCCESS").Version("v1").CreatedAgo(1h));
   DrainService server(Config(db));
 
   HttpReply r = server.Post(kRoute, FlaggerPayload());
@@ -127,7 +127,7 @@ TEST_CASE("flagger http: all but latest, three versions", "[flagger][http]") {
   db.InsertVersion("v1", AgoMs(3h));
   db.InsertVersion("v2", AgoMs(2h));
   db.InsertVersion("v3", AgoMs(10min));
-  db.InsertWorkflows(2, Workflow("SUCCESS").Version("v1"));
+  db.InsertWorkflows(2, Workflow("SUCCESS").Version("v1").CreatedAgo(1h));
   auto v2 = db.InsertWorkflows(2, Workflow("ENQUEUED").Version("v2").Queue("emails").CreatedAgo(3h + 3min + 20s));
   db.InsertWorkflows(4, Workflow("PENDING").Version("v3"));
   DrainService server(Config(db));
@@ -161,7 +161,7 @@ TEST_CASE("flagger http: NULL-version enqueued rows do not block the old version
   CHECK(server.Post(kRoute, FlaggerPayload({{"version", "v1"}})).status == 200);
   HttpReply latest = server.Post(kRoute, FlaggerPayload({{"version", "v2"}}));
   CHECK(latest.status == 409);
-  CHECK_THAT(FirstLine(latest), Catch::StartsWith("v2 not drained: 5 enqueued (tasks)"));
+  CHECK_THAT(FirstLine(latest), Catch::StartsWith("v2 not safe to retire: latest, in_flight (5 enqueued (tasks)"));
 }
 
 TEST_CASE("flagger http: scoped by --application; metadata.application must match", "[flagger][http]") {
@@ -319,7 +319,7 @@ TEST_CASE("flagger http: hostile version names stay on the first line", "[flagge
     INFO(r.body);
     CHECK(r.status == 409);
     CHECK(std::count(r.body.begin(), r.body.end(), '\n') == 2);
-    CHECK(FirstLine(r) == "v\"1\\nHTTP/1.1 200 OK\\\\ ü not drained: 1 enqueued (q\\n\"x\"), oldest 2h");
+    CHECK(FirstLine(r) == "v\"1\\nHTTP/1.1 200 OK\\\\ ü not safe to retire: in_flight (1 enqueued (q\\n\"x\"), oldest 2h)");
     CHECK(SecondLineJson(r)["versions"] == json::array({hostile}));
   }
 }
