@@ -55,7 +55,7 @@ TEST_CASE("flagger http: a named version, not drained then drained", "[flagger][
   INFO(r.body);
   CHECK(r.status == 409);
   CHECK(r.Header("content-type") == "text/plain; charset=utf-8");
-  CHECK(FirstLine(r) == "v1 not drained: 3 pending, 4 enqueued (tasks), oldest 2h 5m");
+  CHECK(FirstLine(r) == "v1 not safe to retire: in_flight (3 pending, 4 enqueued (tasks), oldest 2h 5m)");
   json doc = SecondLineJson(r);
   CHECK(doc["drained"] == false);
   CHECK(doc["versions"] == json::array({"v1"}));
@@ -88,7 +88,7 @@ TEST_CASE("flagger http: a named version, not drained then drained", "[flagger][
   // A comma-separated list: both must be drained; v2 still has work.
   HttpReply both = server.Post(kRoute, FlaggerPayload({{"version", "v1, v2"}}));
   CHECK(both.status == 409);
-  CHECK(FirstLine(both) == "v2 not drained: 1 pending, oldest 1h");
+  CHECK(FirstLine(both) == "v2 not safe to retire: latest, in_flight (1 pending, oldest 1h)");
 
   // A version nobody ever ran holds the gate (a typo must not promote).
   HttpReply typo = server.Post(kRoute, FlaggerPayload({{"version", "v1.0-typo"}}));
@@ -119,7 +119,7 @@ TEST_CASE("flagger http: all but latest, two versions", "[flagger][http]") {
   HttpReply held = PollUntil([&] { return server.Post(kRoute, FlaggerPayload()); },
                              [](const HttpReply& x) { return x.status == 409; });
   CHECK(held.status == 409);
-  CHECK(FirstLine(held) == "v1 not drained: 1 pending, oldest 1h 30m");
+  CHECK(FirstLine(held) == "v1 not safe to retire: in_flight (1 pending, oldest 1h 30m)");
 }
 
 TEST_CASE("flagger http: all but latest, three versions", "[flagger][http]") {
@@ -135,7 +135,7 @@ TEST_CASE("flagger http: all but latest, three versions", "[flagger][http]") {
   HttpReply r = server.Post(kRoute, FlaggerPayload());
   INFO(r.body);
   CHECK(r.status == 409);
-  CHECK(FirstLine(r) == "v2 not drained: 2 enqueued (emails), oldest 3h 3m");
+  CHECK(FirstLine(r) == "v2 not safe to retire: in_flight (2 enqueued (emails), oldest 3h 3m)");
   json doc = SecondLineJson(r);
   CHECK(doc["versions"] == json::array({"v1", "v2"}));
   CHECK(doc["latest_version"] == "v3");
@@ -278,7 +278,7 @@ TEST_CASE("flagger http: 422 when the versions cannot be told", "[flagger][http]
     // Naming the version works on that schema.
     HttpReply named = server.Post(kRoute, FlaggerPayload({{"version", "v1"}}));
     CHECK(named.status == 409);
-    CHECK(FirstLine(named) == "v1 not drained: 1 pending, oldest 1h");
+    CHECK(FirstLine(named) == "v1 not safe to retire: in_flight (1 pending, oldest 1h)");
   }
   SECTION("nothing registered yet") {
     TestDatabase db;
