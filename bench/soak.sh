@@ -16,6 +16,7 @@
 #   (longer than the default staleness bound, 3 x 2 s + 5 s = 11 s, so 503s do show)
 #   FINISHED [1000000]  INFLIGHT [10000]  rows loaded with bench/load-data.sh
 #   BUILD_DIR [build-bench]  SKIP_BUILD [0]  RECORD [1]  DRAIN_PORT [18090]
+#   SLOW_CLIENTS [10000]  waves of stalled/idle connections beside wrk (bench/slow-clients.sh; 0: none)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -58,7 +59,7 @@ mkdir -p "$OUT"
 log "loading $FINISHED finished + $INFLIGHT in flight"
 "$HERE/load-data.sh" "$URL" "$FINISHED" "$INFLIGHT" >"$OUT/load.txt" 2>"$OUT/load.log" || { tail "$OUT/load.log"; die "load failed"; }
 
-DRAIN_PID= WRK_PID= PROBE_PID=
+DRAIN_PID= WRK_PID= PROBE_PID= SLOW_PID=
 stop_pid() {
   local pid=$1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
@@ -68,7 +69,7 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 cleanup() {
-  stop_pid "$PROBE_PID"; stop_pid "$WRK_PID"; stop_pid "$DRAIN_PID"
+  stop_pid "$PROBE_PID"; stop_pid "$WRK_PID"; stop_pid "$SLOW_PID"; stop_pid "$DRAIN_PID"
   # Leave PostgreSQL running for with-postgres.sh to stop (it may be down mid-outage: start it).
   "$DBOS_DRAIN_TEST_PGCTL" status >/dev/null 2>&1 || "$DBOS_DRAIN_TEST_PGCTL" start >/dev/null 2>&1 || true
 }
@@ -110,6 +111,12 @@ log "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s; database stopped for ${OU
 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s --latency -s "$HERE/soak-report.lua" \
   "http://127.0.0.1:$DRAIN_PORT/v1/versions/v1" >"$OUT/wrk.txt" 2>&1 &
 WRK_PID=$!
+# Issue 15: waves of SLOW_CLIENTS connections that stall or idle, beside wrk (bench/slow-clients.sh).
+
+if [ "${SLOW_CLIENTS:-10000}" -gt 0 ]; then
+  "$HERE/slow-clients.sh" "$DRAIN_PORT" "${SLOW_CLIENTS:-10000}" 2 15 >"$OUT/slow-clients.txt" 2>&1 &
+  SLOW_PID=$!
+fi
 T0=$(now_ms)
 OUTAGES=()
 MID_SNAPS=()
@@ -129,6 +136,7 @@ for k in 1 2; do
 done
 wait "$WRK_PID" || true
 WRK_PID=
+[ -z "$SLOW_PID" ] || wait "$SLOW_PID" || true
 sleep 3
 stop_pid "$PROBE_PID"; PROBE_PID=
 
@@ -197,6 +205,9 @@ SUMMARY=$OUT/summary.md
   echo "| end (idle, after the load) | $END_SNAP |"
   echo "| open fds start -> end | $START_FDS -> $END_FDS ($fd_verdict) |"
   echo "| RSS start -> end | $(mib "$START_RSS") -> $(mib "$END_RSS") MiB |"
+  if [ -s "$OUT/slow-clients.txt" ]; then
+    sed -n 's/^SLOW_CLIENTS /| slow and idle clients (issue 15) | /p' "$OUT/slow-clients.txt" | sed 's/$/ |/'
+  fi
   echo
   echo "| outage | database down s (stop -> accepting) | first 503 after stop, s | first 200 after accepting, s | probe answers other than 200/503 |"
   echo "|---:|---:|---|---|---:|"

@@ -29,7 +29,28 @@ po::options_description DatabaseOptions() {
        "verdict for a version the database has never seen")
       ("quiet-period", po::value<std::string>()->default_value("2m")->value_name("DURATION"),
        "a version is safe to retire only when no workflow of it started within this long (database clock)");
+      ("max-replica-lag", po::value<std::string>()->default_value("10s")->value_name("DURATION"),
+       "on a hot standby further behind than this, no version is drained");
   return d;
+}
+
+po::options_description PatchOptionsDescription() {
+  po::options_description d("Patches");
+  d.add_options()
+      ("patch-overlap", po::value<std::string>()->default_value("15m")->value_name("DURATION"),
+       "how long after a patch's first marker code without it may still start workflows (the rollout's length)");
+  return d;
+}
+
+PatchOptions PatchOptionsFromFlags(const po::variables_map& vm) {
+  PatchOptions p;
+  const std::string text = vm["patch-overlap"].as<std::string>();
+  auto d = ParseDuration(text);
+  if (!d || d->count() < 0) {
+    throw DrainError(ErrorCode::kConfig, "invalid --patch-overlap \"" + text + "\": expected a duration like 0s, 10m or 1h");
+  }
+  p.overlap = *d;
+  return p;
 }
 
 std::chrono::milliseconds DurationFlag(const po::variables_map& vm, const char* name) {
@@ -71,6 +92,7 @@ PolicyOptions PolicyFromFlags(const po::variables_map& vm) {
   } else if (v != "not-drained") {
     throw DrainError(ErrorCode::kConfig, "invalid --unknown-version \"" + v + "\": expected not-drained or drained");
   }
+  p.max_replica_lag = DurationFlag(vm, "max-replica-lag");
   return p;
 }
 

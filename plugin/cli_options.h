@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 
 #include "drain_policy.h"
+#include "patch_policy.h"
 #include "system_database.h"
 
 namespace dbos_drain::cli {
@@ -18,6 +19,10 @@ boost::program_options::options_description DatabaseOptions();
 // Throws DrainError(kConfig) for a missing URL or a bad duration.
 ConnectionSettings SettingsFromFlags(const boost::program_options::variables_map& vm);
 PolicyOptions PolicyFromFlags(const boost::program_options::variables_map& vm);
+
+// --patch-overlap (patches, serve).
+boost::program_options::options_description PatchOptionsDescription();
+PatchOptions PatchOptionsFromFlags(const boost::program_options::variables_map& vm);
 
 // Parses a duration flag; throws DrainError(kConfig) naming the flag.
 std::chrono::milliseconds DurationFlag(const boost::program_options::variables_map& vm, const char* name);

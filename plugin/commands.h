@@ -7,5 +7,6 @@ namespace dbos_drain::cli {
 int RunStatus(int argc, char** argv);
 int RunWait(int argc, char** argv);
 int RunServe(int argc, char** argv);
+int RunPatches(int argc, char** argv);
 
 }  // namespace dbos_drain::cli

@@ -1,7 +1,12 @@
 #include "http_server.h"
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <cpprest/http_listener.h>
+
+#include "front_listener.h"
 
 #include <cerrno>
 #include <cstring>
@@ -9,11 +14,9 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 namespace dbos_drain {
@@ -21,64 +24,6 @@ namespace dbos_drain {
 using web::http::http_request;
 using web::http::experimental::listener::http_listener;
 using web::http::experimental::listener::http_listener_config;
-
-namespace {
-
-// A fixed set of threads running queued jobs: requests that may wait for a database read.
-class WorkerPool {
- public:
-  explicit WorkerPool(unsigned n) {
-    for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { Run(); });
-  }
-  ~WorkerPool() { Stop(); }
-
-  void Post(std::function<void()> job) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(job));
-    }
-    cv_.notify_one();
-  }
-
-  // Runs what is queued, then joins the threads.
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-  }
-
- private:
-  void Run() {
-    while (true) {
-      std::function<void()> job;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        job = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      try {
-        job();
-      } catch (...) {
-        // A job replies on its own; nothing to do here.
-      }
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
-};
-
-}  // namespace
 
 namespace {
 
@@ -215,9 +160,13 @@ void ReadBody(concurrency::streams::istream body, BodyReader::Done done) {
 
 struct HttpServer::Impl {
   std::unique_ptr<http_listener> listener;
+  std::function<void(http_request)> handle;
+  std::unique_ptr<FrontListener> front;
+  FrontListener::Options front_options;
   Handler handler;
   Inline serve_inline;
-  std::unique_ptr<WorkerPool> pool;
+  // Threads for requests that may wait for a database read.
+  std::unique_ptr<boost::asio::thread_pool> pool;
   std::shared_ptr<InFlight> in_flight = std::make_shared<InFlight>();
   std::atomic<bool> shutting_down{false};
   Logger& log;
@@ -230,14 +179,19 @@ struct HttpServer::Impl {
       Reply(request, handler(req), close || shutting_down, in_flight);
       return;
     }
-    pool->Post([this, request, req = std::move(req), close]() mutable {
-      Reply(request, handler(req), close || shutting_down, in_flight);
+    boost::asio::post(*pool, [this, request, req = std::move(req), close]() mutable {
+      try {
+        Reply(request, handler(req), close || shutting_down, in_flight);
+      } catch (...) {
+        // The handler never throws and Reply catches what cpprest throws; an exception escaping
+        // a job would end the process (Asio rethrows it from the pool's thread).
+      }
     });
   }
 };
 
 HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, Handler handler, Logger& log,
-                       Inline serve_inline, unsigned workers)
+                       Inline serve_inline, unsigned workers, ConnectionLimits limits)
     : impl_(std::make_unique<Impl>(log)) {
   impl_->handler = std::move(handler);
   impl_->serve_inline = std::move(serve_inline);
@@ -259,12 +213,15 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
                                              ? "--listen https://... needs --tls-cert-file and --tls-key-file"
                                              : "--tls-cert-file/--tls-key-file need --listen https://HOST:PORT");
   }
-  http_listener_config config;
-  config.set_timeout(std::chrono::seconds(30));
+  impl_->front_options.host = uri.host();
+  impl_->front_options.port = static_cast<uint16_t>(uri.port());
+  impl_->front_options.timeouts = limits.timeouts;
+  impl_->front_options.max_connections = std::max<std::size_t>(1, limits.max_connections);
   if (tls) {
-    // cpprest calls the callback for each new connection, so a renewed certificate is picked up
-    // without a restart. Load the files once now too: a wrong path, a bad PEM or a key that does
-    // not match the certificate must stop the start, not silently drop every connection later.
+    // The front listener configures a fresh context for each new connection, so a renewed
+    // certificate is picked up without a restart. Load the files once now too: a wrong path, a
+    // bad PEM or a key that does not match the certificate must stop the start, not silently
+    // drop every connection later.
     try {
       boost::asio::ssl::context check(boost::asio::ssl::context::sslv23_server);
       ConfigureTls(check, *tls);
@@ -273,18 +230,8 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
                                                tls->key_file + ": " + e.what());
     }
     auto files = *tls;
-    Logger* logger = &log;
-    config.set_ssl_context_callback([files, logger](boost::asio::ssl::context& ctx) {
-      try {
-        ConfigureTls(ctx, files);
-      } catch (const std::exception& e) {
-        logger->Error("TLS files unusable; connection dropped",
-                      {{"cert_file", files.cert_file}, {"key_file", files.key_file}, {"error", e.what()}});
-        throw;
-      }
-    });
+    impl_->front_options.configure_tls = [files](boost::asio::ssl::context& ctx) { ConfigureTls(ctx, files); };
   }
-  impl_->listener = std::make_unique<http_listener>(uri, config);
   Impl* impl = impl_.get();
   auto handle = [impl](http_request request) {
     impl->in_flight->Begin();
@@ -323,20 +270,49 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
       impl->Answer(request, std::move(req), too_large);
     });
   };
-  impl_->listener->support(handle);
-  // cpprest answers OPTIONS (200, empty Allow) and TRACE (echoing the request, Authorization
-  // header included) by itself unless a handler is registered for them: route them like any
-  // other method, to 405 with the right Allow.
-  impl_->listener->support(web::http::methods::OPTIONS, handle);
-  impl_->listener->support(web::http::methods::TRCE, handle);
-  impl_->pool = std::make_unique<WorkerPool>(std::max(1u, workers));
+  impl_->handle = handle;
+  impl_->pool = std::make_unique<boost::asio::thread_pool>(std::max(1u, workers));
 }
 
 HttpServer::~HttpServer() = default;
 
+namespace {
+// A loopback port free right now (the kernel's pick for port 0); cpprest cannot report the port
+// it bound, so it is given one.
+uint16_t FreeLoopbackPort() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::address_v4::loopback(), 0});
+  return probe.local_endpoint().port();
+}
+}  // namespace
+
 void HttpServer::Open() {
+  // cpprest on an internal loopback port (plain HTTP: TLS ends in the front listener). Another
+  // process may take the port between the probe and the bind: then try another one.
+  std::string last_error;
+  for (int attempt = 0; attempt < 5 && !impl_->listener; ++attempt) {
+    try {
+      const uint16_t port = FreeLoopbackPort();
+      http_listener_config config;
+      config.set_timeout(std::chrono::seconds(30));
+      auto listener = std::make_unique<http_listener>(web::uri("http://127.0.0.1:" + std::to_string(port)), config);
+      listener->support(impl_->handle);
+      // cpprest answers OPTIONS (200, empty Allow) and TRACE (echoing the request, Authorization
+      // header included) by itself unless a handler is registered for them: route them like any
+      // other method, to 405 with the right Allow.
+      listener->support(web::http::methods::OPTIONS, impl_->handle);
+      listener->support(web::http::methods::TRCE, impl_->handle);
+      listener->open().wait();
+      impl_->listener = std::move(listener);
+      impl_->front_options.backend_port = port;
+    } catch (const std::exception& e) {
+      last_error = e.what();
+    }
+  }
+  if (!impl_->listener) throw DrainError(ErrorCode::kConfig, "cannot listen on an internal loopback port: " + last_error);
+  impl_->front = std::make_unique<FrontListener>(impl_->front_options, impl_->log);
   try {
-    impl_->listener->open().wait();
+    impl_->front->Open();
   } catch (const std::exception& e) {
     throw DrainError(ErrorCode::kConfig, std::string("cannot listen: ") + e.what());
   }
@@ -347,12 +323,17 @@ void HttpServer::BeginShutdown() { impl_->shutting_down = true; }
 bool HttpServer::WaitIdle(std::chrono::milliseconds timeout) { return impl_->in_flight->WaitIdle(timeout); }
 
 void HttpServer::Close() {
-  try {
-    impl_->listener->close().wait();
-  } catch (const std::exception& e) {
-    impl_->log.Warn("error while closing the listener", {{"error", e.what()}});
+  if (impl_->listener) {
+    // cpprest first: it closes its connections, and the front listener passes on every answer
+    // cpprest wrote before closing the client's side (closing the front first could cut one).
+    try {
+      impl_->listener->close().wait();
+    } catch (const std::exception& e) {
+      impl_->log.Warn("error while closing the listener", {{"error", e.what()}});
+    }
   }
-  impl_->pool->Stop();  // requests still waiting on the database finish (at most the wait timeout)
+  if (impl_->front) impl_->front->Close(std::chrono::milliseconds(500));
+  impl_->pool->join();  // requests still waiting on the database finish (at most the wait timeout)
 }
 
 }  // namespace dbos_drain

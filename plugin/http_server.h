@@ -1,5 +1,7 @@
 // The listener: cpprest's http_listener converting to and from the library-free HttpRequest /
-// HttpResponse of api.h. Nothing else lives here.
+// HttpResponse of api.h, behind the front listener (front_listener.h) that owns the public port,
+// TLS and the connection rules (header and idle timeouts, the connection cap). cpprest itself
+// listens on 127.0.0.1 on a free port chosen at Open().
 #pragma once
 
 #include <chrono>
@@ -9,12 +11,19 @@
 #include <string>
 
 #include "api.h"
+#include "connection_policy.h"
 
 namespace dbos_drain {
 
 struct TlsFiles {
   std::string cert_file;
   std::string key_file;
+};
+
+// What the front listener enforces per client connection (connection_policy.h).
+struct ConnectionLimits {
+  ConnectionTimeouts timeouts;
+  std::size_t max_connections = 1024;
 };
 
 class HttpServer {
@@ -29,9 +38,10 @@ class HttpServer {
   // `listen`: http://HOST:PORT or https://HOST:PORT (then `tls` is required).
   // Throws DrainError(kConfig) for a bad URL; Open() throws when the port cannot be bound.
   HttpServer(const std::string& listen, std::optional<TlsFiles> tls, Handler handler, Logger& log,
-             Inline serve_inline = nullptr, unsigned workers = 64);
+             Inline serve_inline = nullptr, unsigned workers = 64, ConnectionLimits limits = {});
   ~HttpServer();
 
+  // Binds the public port (and cpprest's internal one); throws DrainError(kConfig) when it cannot.
   void Open();
   // From now on every answer says Connection: close, so clients open their next connection to
   // another replica (Kubernetes is taking this one out of the Service). Requests are still served.

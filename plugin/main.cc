@@ -19,6 +19,7 @@ const char* kUsage =
     "  status [VERSION...]   show in-flight work and drain verdicts (exit 0 drained, 1 not, 2 error)\n"
     "  wait VERSION...       poll until the versions have drained (exit 0 drained, 1 timeout, 2 error)\n"
     "  serve                 HTTP service for Argo Rollouts, Flagger, KEDA and Prometheus\n"
+    "  patches [NAME...]     workflow patches: safe to deprecate, safe to remove (exit 0 safe, 1 not, 2 error)\n"
     "\n"
     "  dbos-drain COMMAND --help   options of a command\n"
     "  dbos-drain --version        print the version\n";
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     if (command == "status") return cli::RunStatus(argc - 1, argv + 1);
     if (command == "wait") return cli::RunWait(argc - 1, argv + 1);
     if (command == "serve") return cli::RunServe(argc - 1, argv + 1);
+    if (command == "patches") return cli::RunPatches(argc - 1, argv + 1);
     std::cerr << "dbos-drain: error: unknown command \"" << command << "\"\n\n" << kUsage;
     return cli::kExitError;
   } catch (const DrainError& e) {

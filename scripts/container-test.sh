@@ -201,19 +201,35 @@ rm -rf "$PROBE"; PROBE=
 log "podman $(podman version -f '{{.Client.Version}}') runs containers here"
 
 # --- base image: debian bookworm minbase from this machine's apt mirror, slimmed like -slim -----
-host_mirror() { # the first URI of this machine's apt sources that serves the suite "$1"
-  local suite=$1
+host_mirror() { # the first URI of this machine's own apt sources that serves the suite "$1" (or nothing)
+  # deb822 stanzas (*.sources: the fields in any order, `Enabled: no` skipped, one file's last
+  # stanza ended by the file's end), then one-line `deb [opts] URI SUITE COMPONENTS...` entries.
+  # Only the machine's sources are used: no host is ever guessed (issue 15).
+  local suite=$1 f
   {
-    cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v s="$suite" '
-      /^URIs:/ {u=$2} /^Suites:/ {for (i=2;i<=NF;i++) if ($i==s) print u} /^$/ {u=""}'
-    grep -h -E '^deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+    for f in /etc/apt/sources.list.d/*.sources; do
+      [ -r "$f" ] || continue
+      awk -v s="$suite" '
+        function flush() { if (deb && on && has && u != "") print u; u=""; deb=0; on=1; has=0 }
+        BEGIN { on=1 }
+        /^[[:space:]]*#/ { next }
+        /^[[:space:]]*$/ { flush(); next }
+        tolower($1)=="types:"   { for (i=2;i<=NF;i++) if ($i=="deb") deb=1 }
+        tolower($1)=="uris:"    { u=$2 }
+        tolower($1)=="suites:"  { for (i=2;i<=NF;i++) if ($i==s) has=1 }
+        tolower($1)=="enabled:" { if (tolower($2)=="no") on=0 }
+        END { flush() }' "$f"
+    done
+    grep -h -E '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
       | sed -E 's/\[[^]]*\][[:space:]]*//' | awk -v s="$suite" '$3==s {print $2}'
   } | awk 'NR==1' || true
 }
 if ! podman image exists "$BASE_IMAGE"; then
   case "$BASE_IMAGE" in localhost/*) ;; *) die "base image $BASE_IMAGE is not in podman's storage (only localhost/... names are made here)" ;; esac
-  MIRROR=$(host_mirror bookworm); MIRROR=${MIRROR:-http://deb.debian.org/debian}
-  SECMIRROR=$(host_mirror bookworm-security); SECMIRROR=${SECMIRROR:-${MIRROR%/debian}/debian-security}
+  MIRROR=$(host_mirror bookworm)
+  [ -n "$MIRROR" ] || die "no apt source of this machine serves bookworm (/etc/apt/sources.list, /etc/apt/sources.list.d/): cannot make $BASE_IMAGE without a mirror"
+  SECMIRROR=$(host_mirror bookworm-security)
+  [ -n "$SECMIRROR" ] || log "no apt source of this machine serves bookworm-security: the base image gets none either"
   log "making $BASE_IMAGE with debootstrap from $MIRROR (once; kept in podman's storage)"
   ROOTFS=$(mktemp -d /tmp/dbos-drain-rootfs.XXXXXX)
   debootstrap --variant=minbase bookworm "$ROOTFS" "$MIRROR" >"$ROOTFS.log" 2>&1 \
@@ -248,6 +264,9 @@ URIs: $MIRROR
 Suites: bookworm bookworm-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  if [ -n "$SECMIRROR" ]; then
+    cat >>"$ROOTFS/etc/apt/sources.list.d/debian.sources" <<EOF
 
 Types: deb
 URIs: $SECMIRROR
@@ -255,6 +274,7 @@ Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
+  fi
   find "$ROOTFS/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
   find "$ROOTFS/usr/share/doc" -mindepth 1 -type d -empty -delete
   rm -rf "$ROOTFS"/usr/share/{man,groff,info,lintian,linda}/* "$ROOTFS"/var/cache/apt/* "$ROOTFS"/var/lib/apt/lists/* \

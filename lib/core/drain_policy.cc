@@ -37,8 +37,19 @@ std::string UnknownReason(const Report& report, const std::string& version) {
          "pods); use --unknown-version=drained to treat it as drained";
 }
 
-// Applies the verdict rules to an entry whose counts are complete.
+void DecideCounts(VersionReport& entry, const Report& report, const PolicyOptions& options);
+
+// Applies the verdict rules to an entry whose counts are complete; then a standby too far behind
+// (or of unknown lag) takes "drained" away whatever its data says.
 void Decide(VersionReport& entry, const Report& report, const PolicyOptions& options) {
+  DecideCounts(entry, report, options);
+  if (report.replica.fresh) return;
+  entry.drained = false;
+  const std::string why = report.replica.reason.value_or("replica lag beyond --max-replica-lag");
+  entry.reason = entry.reason ? why + "; " + *entry.reason : why;
+}
+
+void DecideCounts(VersionReport& entry, const Report& report, const PolicyOptions& options) {
   entry.patching = entry.version == kPatchingVersion;
   if (entry.patching) {
     entry.note = "patching mode: every process runs version PATCHING_ENABLED, so versions do not "
@@ -66,6 +77,11 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
   report.application_filter_ignored = snapshot.application_filter_ignored;
   report.versions_probed = snapshot.versions_probed;
   report.history_probe_timed_out = snapshot.history_probe_timed_out;
+  report.replica = AssessReplica(snapshot.standby, options.max_replica_lag);
+  if (report.replica.standby && report.replica.lag_seconds && *report.replica.lag_seconds > 0) {
+    // Behind: the data is from the newest moment it is proven to reach (same server's clock).
+    report.as_of_ms = std::min(report.as_of_ms, report.replica.data_as_of_ms);
+  }
 
   // Latest: highest version_timestamp; ties broken by created_at, then name, so it is stable.
   const RegisteredVersion* latest = nullptr;

@@ -9,9 +9,12 @@
 //  - Latest: highest version_timestamp in application_versions. Rows with a NULL version are only
 //    dequeued by the latest version, so they count toward it and never block another version.
 //  - The version PATCHING_ENABLED is flagged: with patching, versions do not separate deployments.
+//  - On a standby whose data is older than --max-replica-lag (or of unknown age), no version is
+//    drained: `reason` starts with the replica's reason (issue 15).
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <string>
 
 #include "model.h"
@@ -21,6 +24,9 @@ namespace dbos_drain {
 struct PolicyOptions {
   bool unknown_version_drained = false;  // --unknown-version=drained
   int64_t quiet_period_ms = 120'000;     // --quiet-period (retire_policy.h)
+  // --max-replica-lag: on a standby further behind than this (or of unknown lag), no version is
+  // drained (replica_lag.h).
+  std::chrono::milliseconds max_replica_lag{10000};
 };
 
 inline constexpr const char* kPatchingVersion = "PATCHING_ENABLED";

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "replica_lag.h"
+
 namespace dbos_drain {
 
 // The three statuses of a workflow that has not finished.
@@ -111,6 +113,9 @@ struct Snapshot {
   std::set<std::string> versions_probed;
   // The lookup ran out of time (no index on application_version): those versions stay unknown.
   bool history_probe_timed_out = false;
+  // Whether the server is a hot standby and how far behind, read just before the snapshot
+  // (issue 15). Default: a primary.
+  StandbyObservation standby;
   // The retire verdict's inputs, from the same snapshot (a second statement of the transaction).
   int64_t window_ms = 0;                  // the quiet period the intake and finishes cover
   std::vector<IntakeGroup> intake;
@@ -208,6 +213,9 @@ struct Report {
   // The report's own entry for `version`, or null. O(log n).
   const VersionReport* Find(const std::string& version) const;
   std::map<std::string, size_t> index;  // version -> position in `versions`
+  // A primary, or a standby and its lag; when !replica.fresh no version is drained (issue 15).
+  // as_of_ms above is the time the data is from: the read's time minus the lag.
+  ReplicaAssessment replica;
 };
 
 }  // namespace dbos_drain

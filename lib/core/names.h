@@ -3,12 +3,11 @@
 
 #include <string>
 
+#include "text.h"  // IsValidUtf8
+
 namespace dbos_drain {
 
 inline constexpr size_t kMaxNameBytes = 255;
-
-// True when `s` is well-formed UTF-8 (no overlong forms, no surrogates).
-bool IsValidUtf8(const std::string& s);
 
 // Empty string when `name` can be looked up; otherwise why not. A name must be 1..255 bytes of
 // valid UTF-8 without NUL (PostgreSQL text cannot hold NUL or invalid UTF-8). Quotes, newlines

@@ -9,16 +9,10 @@
 #include <vector>
 
 #include "drain_error.h"
+#include "text.h"
 
 namespace dbos_drain {
 namespace {
-
-std::string Trim(const std::string& s) {
-  const char* ws = " \t\r\n\f\v";
-  auto b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
 
 // Quotes a value for a libpq key=value string.
 std::string QuoteConninfoValue(const std::string& v) {

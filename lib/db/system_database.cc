@@ -13,6 +13,7 @@
 #include "retire_query.h"
 #include "report_rows.h"
 #include "schema_catalog.h"
+#include "standby_query.h"
 #include "text_array.h"
 
 namespace dbos_drain {
@@ -52,6 +53,7 @@ struct SystemDatabase::Impl {
   std::mutex cancel_mutex;  // guards conn's pointer identity for Cancel() and Abort()
   SchemaShape shape;
   bool scoped = false;  // the application filter applies to this schema
+  uint64_t connection_count = 0;  // connections made so far (ReadWith's `connection`)
 
   Impl(ConnectionSettings s)
       : settings(std::move(s)), target(ParseConnectionTarget(settings.url, settings.connect_timeout)) {}
@@ -94,10 +96,35 @@ void SystemDatabase::Abort() {
   }
 }
 
+namespace {
+
+// Issue 15: primary or standby, and a standby's replay position (standby_query.h). Its own
+// statement, before the snapshot's transaction: what it sees replayed is already in the snapshot.
+StandbyObservation ReadStandbyObservation(pqxx::connection& conn) {
+  pqxx::nontransaction txn(conn);
+  const pqxx::row row = txn.exec(kStandbyQuery)[0];
+  StandbyObservation o;
+  o.in_recovery = row[0].as<bool>();
+  o.now_ms = row[1].as<int64_t>();
+  if (!row[2].is_null()) o.receive_lsn = row[2].as<std::string>();
+  if (!row[3].is_null()) o.replay_lsn = row[3].as<std::string>();
+  if (!row[4].is_null()) o.replay_behind_bytes = row[4].as<int64_t>();
+  if (!row[5].is_null()) o.last_replay_ms = row[5].as<int64_t>();
+  o.replay_paused = row[6].as<bool>(false);
+  o.receiver_running = row[7].as<bool>(false);
+  if (!row[8].is_null()) o.receiver_status = row[8].as<std::string>();
+  if (!row[9].is_null()) o.last_message_ms = row[9].as<int64_t>();
+  if (!row[10].is_null()) o.receiver_timeout_ms = row[10].as<int64_t>();
+  return o;
+}
+
+}  // namespace
+
 Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
   if (!impl_->conn) impl_->Connect();
   try {
     Snapshot snap = impl_->NewSnapshot();
+    snap.standby = ReadStandbyObservation(*impl_->conn);
     ReadTransaction txn(*impl_->conn);
     impl_->ReadReport(txn, snap);
     impl_->ReadRetireInputs(txn, snap);
@@ -142,6 +169,7 @@ void SystemDatabase::Impl::Connect() {
       std::lock_guard<std::mutex> lock(cancel_mutex);
       conn = std::move(fresh);
     }
+    ++connection_count;
     during = "reading the schema";
     shape = DetectShape();
     scoped = settings.application.has_value() && shape.has_application_name;
@@ -249,6 +277,17 @@ void SystemDatabase::Impl::ProbeHistory(ReadTransaction& txn, Snapshot& snap, co
     // again instead of timing out on every refresh.
     snap.history_probe_timed_out = true;
     snap.versions_probed.insert(probe.begin(), probe.end());
+  }
+}
+
+void SystemDatabase::ReadWith(const char* during, const TransactionReader& read) {
+  if (!impl_->conn) impl_->Connect();
+  try {
+    ReadTransaction txn(*impl_->conn);
+    read(txn, impl_->shape, impl_->connection_count);
+    txn.commit();
+  } catch (const std::exception& e) {
+    impl_->Fail(e, during);
   }
 }
 

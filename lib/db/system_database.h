@@ -17,10 +17,16 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace pqxx {
+class dbtransaction;
+}
 
 #include "database_url.h"
 #include "model.h"
@@ -48,6 +54,15 @@ class SystemDatabase {
   // Reads one snapshot. `probe_versions`: versions to look up in workflow history when the
   // cheap report does not already show them (see BuildHistoryProbeQuery). Throws DrainError.
   Snapshot Read(const std::vector<std::string>& probe_versions = {});
+
+  // For readers of other tables that keep their SQL and row handling in their own file
+  // (lib/db/patch_reader.h): runs `read` in one READ ONLY, REPEATABLE READ transaction on this
+  // connection (connecting first), with the same session settings, and turns any failure into
+  // a DrainError as Read() does (`during` names the read in messages). `connection` changes
+  // whenever the connection was made anew (state derived from the database may be stale then).
+  using TransactionReader =
+      std::function<void(pqxx::dbtransaction& txn, const SchemaShape& shape, uint64_t connection)>;
+  void ReadWith(const char* during, const TransactionReader& read);
 
   // Cancels a Read() in progress (from another thread); that Read() throws kQueryTimeout.
   void Cancel();

@@ -1,5 +1,7 @@
 #include "prometheus_text.h"
 
+#include <limits>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -7,31 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include "text_format.h"
+
 namespace dbos_drain {
 namespace {
 
 using Labels = std::vector<std::pair<const char*, std::string>>;
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not one.
-size_t Utf8Length(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  size_t n;
-  if (c >= 0xc2 && c <= 0xdf) n = 2;
-  else if (c >= 0xe0 && c <= 0xef) n = 3;
-  else if (c >= 0xf0 && c <= 0xf4) n = 4;
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xc0) != 0x80) return 0;
-  }
-  if (c == 0xe0 && b(i + 1) < 0xa0) return 0;   // overlong
-  if (c == 0xed && b(i + 1) > 0x9f) return 0;   // surrogates
-  if (c == 0xf0 && b(i + 1) < 0x90) return 0;   // overlong
-  if (c == 0xf4 && b(i + 1) > 0x8f) return 0;   // > U+10FFFF
-  return n;
-}
 
 class Writer {
  public:
@@ -86,6 +69,12 @@ void StatusSamples(Writer& w, const char* name, Labels labels, const StatusCount
 void SelfMetrics(Writer& w, const PrometheusInput& in) {
   w.Family("dbos_drain_build_info", "gauge", "Build information of dbos-drain; always 1.");
   w.Sample("dbos_drain_build_info", {{"version", in.build_version}}, 1);
+
+  if (in.max_replica_lag_seconds > 0) {
+    w.Family("dbos_drain_max_replica_lag_seconds", "gauge",
+             "--max-replica-lag: a standby further behind gives no drained verdict.");
+    w.Sample("dbos_drain_max_replica_lag_seconds", {}, in.max_replica_lag_seconds);
+  }
 
   w.Family("dbos_drain_database_up", "gauge",
            "1 when the last read of the DBOS system database succeeded and its report is served, else 0.");
@@ -185,6 +174,16 @@ void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
   w.Family("dbos_drain_report_age_seconds", "gauge", "Age of the report the version and queue series come from.");
   w.Sample("dbos_drain_report_age_seconds", {}, age_seconds);
 
+  // Issue 15. The lag is +Inf on a standby that cannot tell it (no verdict is drawn from it).
+  w.Family("dbos_drain_database_standby", "gauge", "1 when the database read is a hot standby (in recovery), else 0.");
+  w.Sample("dbos_drain_database_standby", {}, r.replica.standby ? 1 : 0);
+  if (r.replica.standby) {
+    w.Family("dbos_drain_replica_lag_seconds", "gauge",
+             "How far the standby's data is behind (an upper bound); +Inf when unknown. Absent on a primary.");
+    w.Sample("dbos_drain_replica_lag_seconds", {},
+             r.replica.lag_seconds ? *r.replica.lag_seconds : std::numeric_limits<double>::infinity());
+  }
+
   w.Family("dbos_drain_version_in_flight_workflows", "gauge",
            "Workflows of an application version not finished, by queue (\"\" = not queued) and status. The latest "
            "version includes the unassigned (NULL-version) rows its workers will dequeue.");
@@ -249,32 +248,7 @@ void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
 
 }  // namespace
 
-std::string EscapeLabelValue(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (size_t i = 0; i < value.size();) {
-    const char c = value[i];
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      size_t n = Utf8Length(value, i);
-      if (n == 0) {
-        out += "\xef\xbf\xbd";  // U+FFFD
-        ++i;
-        continue;
-      }
-      out.append(value.data() + i, n);
-      i += n;
-      continue;
-    }
-    ++i;
-  }
-  return out;
-}
+std::string EscapeLabelValue(std::string_view value) { return EscapeLine(value, LineStyle::kPrometheusLabel); }
 
 std::string FormatSampleValue(double value) {
   if (std::isnan(value)) return "NaN";

@@ -8,8 +8,11 @@
 //   report_query_duration_seconds                       histogram
 //   report_read_errors_total{code}                      counter (absent until the first error)
 //   http_requests_total{route,code}                     counter
+//   max_replica_lag_seconds                             gauge (--max-replica-lag; issue 15)
 //   Only with a report (within the staleness bound):
 //   report_age_seconds                                  gauge
+//   database_standby                                    gauge 0/1 (issue 15)
+//   replica_lag_seconds                                 gauge (standby only; +Inf when unknown)
 //   version_in_flight_workflows{version,queue,status}   gauge
 //   version_drained{version}                            gauge
 //   version_latest{version}                             gauge
@@ -44,6 +47,7 @@ struct PrometheusInput {
   bool database_up = false;
   ServiceCounters service;
   std::string build_version;
+  double max_replica_lag_seconds = 0;  // --max-replica-lag; 0: not shown
 };
 
 std::string EncodePrometheus(const PrometheusInput& input);

@@ -1,27 +1,10 @@
 #include "report_json.h"
 
-#include <ctime>
-
 #include "drain_policy.h"
 
 namespace dbos_drain {
 
 using nlohmann::json;
-
-std::string FormatTimestamp(int64_t epoch_ms) {
-  std::time_t secs = static_cast<std::time_t>(epoch_ms / 1000);
-  int ms = static_cast<int>(epoch_ms % 1000);
-  if (ms < 0) {
-    ms += 1000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-  return buf;
-}
 
 json CountsToJson(const StatusCounts& c) {
   return json{{"pending", c.pending}, {"enqueued", c.enqueued}, {"delayed", c.delayed}, {"total", c.total()}};
@@ -101,6 +84,28 @@ json VersionToJson(const VersionReport& v, int64_t as_of_ms) {
   return out;
 }
 
+// Issue 15: null on a primary; on a standby, its lag and what it was computed from.
+json ReplicaToJson(const ReplicaAssessment& a) {
+  if (!a.standby) return nullptr;
+  const auto& o = a.observed;
+  auto opt_ms = [](const std::optional<int64_t>& ms) { return ms ? json(FormatTimestamp(*ms)) : json(nullptr); };
+  return json{
+      {"state", a.state},
+      {"lag_seconds", a.lag_seconds ? json(*a.lag_seconds) : json(nullptr)},
+      {"max_lag_seconds", static_cast<double>(a.max_lag_ms) / 1000.0},
+      {"within_bound", a.fresh},
+      {"reason", OptionalString(a.reason)},
+      {"replay_paused", o.replay_paused},
+      {"receive_lsn", OptionalString(o.receive_lsn)},
+      {"replay_lsn", OptionalString(o.replay_lsn)},
+      {"last_replay_at", opt_ms(o.last_replay_ms)},
+      {"receiver_running", o.receiver_running},
+      {"receiver_status", OptionalString(o.receiver_status)},
+      {"receiver_last_message_at", opt_ms(o.last_message_ms)},
+      {"read_at", FormatTimestamp(o.now_ms)},
+  };
+}
+
 json ReportToJson(const Report& r) {
   json schema{
       {"name", r.shape.schema},
@@ -117,6 +122,8 @@ json ReportToJson(const Report& r) {
   for (const auto& v : r.versions) versions.push_back(VersionToJson(v, r.as_of_ms));
   return json{
       {"as_of", FormatTimestamp(r.as_of_ms)},
+      {"standby", r.replica.standby},
+      {"replica", ReplicaToJson(r.replica)},
       {"application", OptionalString(r.application)},
       {"application_filter_ignored", r.application_filter_ignored},
       {"schema", schema},

@@ -5,11 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "model.h"
+#include "text_format.h"  // FormatTimestamp
 
 namespace dbos_drain {
-
-// RFC 3339 UTC with milliseconds: "2026-11-26T08:01:43.560Z".
-std::string FormatTimestamp(int64_t epoch_ms);
 
 nlohmann::json CountsToJson(const StatusCounts& counts);
 

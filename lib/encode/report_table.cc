@@ -12,9 +12,7 @@ namespace {
 
 // Keeps table cells on one line: control characters (a newline in a version name) become '?'.
 std::string Cell(const std::string& s) {
-  std::string out = s;
-  for (auto& c : out) if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  return out;
+  return EscapeLine(s, LineStyle::kTableCell);
 }
 
 }  // namespace

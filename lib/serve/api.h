@@ -1,6 +1,6 @@
 // The HTTP API of `dbos-drain serve`, independent of the HTTP library: a request in, a response
-// out. The cpprest listener (http_listener_adapter.cc) only converts to and from these types,
-// so the API is tested and fuzzed without sockets.
+// out. The cpprest listener (plugin/http_server.cc) only converts to and from these types, so the
+// API is tested (test/api/) and fuzzed (fuzz/api_fuzzer.cc) without sockets.
 #pragma once
 
 #include <functional>
@@ -39,6 +39,8 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+class PatchCache;  // patch_cache.h
+
 // What every endpoint may use. Owned by the serve command; outlives the handler.
 struct ApiContext {
   ReportCache& cache;
@@ -49,6 +51,10 @@ struct ApiContext {
   std::string build_version;
   // Bearer-token check for protected routes; empty when --auth-token-file is not set.
   std::function<bool(const std::string& authorization_header)> authorize;
+  // GET /v1/patches (README, "Patching"); null: not served. `patch_metrics`: /metrics appends
+  // the patch series (serve --patch-metrics), reading through `patches`.
+  PatchCache* patches = nullptr;
+  bool patch_metrics = false;
 };
 
 // {"drained": false, "error": {"code": ..., "message": ...}}
@@ -66,6 +72,7 @@ HttpResponse ServeVersion(const ApiContext& ctx, const Route& route);
 HttpResponse ServeQueue(const ApiContext& ctx, const Route& route);
 HttpResponse ServeMetrics(const ApiContext& ctx, const Route& route);
 HttpResponse ServeFlaggerConfirmPromotion(const ApiContext& ctx, const HttpRequest& request);
+HttpResponse ServePatches(const ApiContext& ctx, const Route& route);
 
 // Routes and answers one request; never throws. Counts it in ctx.metrics.
 HttpResponse HandleRequest(const ApiContext& ctx, const HttpRequest& request);

@@ -14,6 +14,7 @@ const char* RouteLabel(RouteKind kind) {
     case RouteKind::kVersion: return "/v1/versions/{version}";
     case RouteKind::kQueue: return "/v1/queues/{queue}";
     case RouteKind::kFlaggerConfirmPromotion: return "/v1/flagger/confirm-promotion";
+    case RouteKind::kPatches: return "/v1/patches";
     case RouteKind::kNotFound: return "unmatched";
     case RouteKind::kMethodNotAllowed: return "method_not_allowed";
     case RouteKind::kBadRequest: return "bad_request";
@@ -50,7 +51,7 @@ namespace {
 // for the kubelet, and Flagger cannot send headers (see README, "Authentication").
 bool Protected(RouteKind kind) {
   return kind == RouteKind::kVersions || kind == RouteKind::kVersion || kind == RouteKind::kQueue ||
-         kind == RouteKind::kMetrics;
+         kind == RouteKind::kMetrics || kind == RouteKind::kPatches;
 }
 
 HttpResponse Dispatch(const ApiContext& ctx, const HttpRequest& request, const Route& route) {
@@ -62,6 +63,7 @@ HttpResponse Dispatch(const ApiContext& ctx, const HttpRequest& request, const R
     case RouteKind::kVersion: return ServeVersion(ctx, route);
     case RouteKind::kQueue: return ServeQueue(ctx, route);
     case RouteKind::kFlaggerConfirmPromotion: return ServeFlaggerConfirmPromotion(ctx, request);
+    case RouteKind::kPatches: return ServePatches(ctx, route);
     case RouteKind::kBadRequest: return ErrorResponse(400, "bad_request", route.error);
     case RouteKind::kMethodNotAllowed: {
       HttpResponse r = ErrorResponse(405, "method_not_allowed",
@@ -73,7 +75,7 @@ HttpResponse Dispatch(const ApiContext& ctx, const HttpRequest& request, const R
       break;
   }
   return ErrorResponse(404, "not_found",
-                       "no such route; see GET /v1/versions, /v1/versions/{version}, /v1/queues/{queue}, /metrics, "
+                       "no such route; see GET /v1/versions, /v1/versions/{version}, /v1/queues/{queue}, /v1/patches, /metrics, "
                        "/healthz, /readyz, POST /v1/flagger/confirm-promotion");
 }
 

@@ -1,5 +1,6 @@
 #include "auth_token.h"
 
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 
 #include <cctype>
@@ -8,16 +9,12 @@
 #include <sstream>
 
 #include "drain_error.h"
+#include "text.h"
 
 namespace dbos_drain {
 namespace {
 
-std::string TrimToken(const std::string& s) {
-  const char* ws = " \t\r\n";
-  auto b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
+std::string TrimToken(const std::string& s) { return Trim(s, " \t\r\n"); }
 
 long long NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -27,14 +24,8 @@ long long NowMs() {
 }  // namespace
 
 bool ConstantTimeEquals(const std::string& a, const std::string& b) {
-  // Length is not secret enough to matter, but compare over the longer length anyway.
-  const size_t n = std::max(a.size(), b.size());
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < n; ++i) {
-    unsigned char x = i < a.size() ? a[i] : 0, y = i < b.size() ? b[i] : 0;
-    diff |= x ^ y;
-  }
-  return diff == 0;
+  // The length is not secret enough to matter; the bytes are compared in constant time.
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 AuthToken::AuthToken(std::string path) : path_(std::move(path)) {

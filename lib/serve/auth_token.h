@@ -29,7 +29,8 @@ class AuthToken {
   long long last_check_ms_ = 0;
 };
 
-// Compares without an early exit, so timing does not reveal how much of a guess was right.
+// Compares in constant time (OpenSSL CRYPTO_memcmp), so timing does not reveal how much of a
+// guess was right.
 bool ConstantTimeEquals(const std::string& a, const std::string& b);
 
 }  // namespace dbos_drain

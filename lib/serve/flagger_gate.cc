@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "names.h"
+#include "text.h"
 #include "report_json.h"
 
 namespace dbos_drain {
@@ -17,12 +18,8 @@ using nlohmann::json;
 
 GateError Error(int status, const char* code, std::string message) { return GateError{status, code, std::move(message)}; }
 
-std::string Trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
-  return s.substr(b, e - b);
-}
+// Flagger's fields are trimmed of spaces and tabs only.
+std::string TrimBlanks(const std::string& s) { return Trim(s, " \t"); }
 
 std::string Lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -52,7 +49,7 @@ std::optional<GateError> StringField(const json& doc, const char* key, std::stri
 }
 
 std::optional<GateError> ParseVersions(const std::string& text, std::vector<std::string>& out) {
-  if (Trim(text).empty()) {
+  if (TrimBlanks(text).empty()) {
     return Error(400, "bad_request",
                  "metadata.version is empty: name the version(s) that must drain, comma-separated, or omit "
                  "it to check every version but the latest");
@@ -60,7 +57,7 @@ std::optional<GateError> ParseVersions(const std::string& text, std::vector<std:
   size_t start = 0;
   while (true) {
     size_t comma = text.find(',', start);
-    std::string item = Trim(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    std::string item = TrimBlanks(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (item.empty()) {
       return Error(400, "bad_request", "metadata.version " + Quote(text) + " has an empty entry (a stray comma?)");
     }
@@ -85,43 +82,8 @@ std::string GatePayload::Canary() const {
 }
 
 bool IsJsonContentType(const std::string& content_type) {
-  std::string media = Lower(Trim(content_type.substr(0, content_type.find(';'))));
+  std::string media = Lower(TrimBlanks(content_type.substr(0, content_type.find(';'))));
   return media == "application/json";
-}
-
-std::string OneLine(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  char buf[16];
-  for (size_t i = 0; i < text.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
-      // C1 control characters (U+0080..U+009F), NEL among them.
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(text[i + 1]));
-      out += buf;
-      ++i;
-    } else if (c == 0xe2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
-               (static_cast<unsigned char>(text[i + 2]) == 0xa8 || static_cast<unsigned char>(text[i + 2]) == 0xa9)) {
-      // U+2028 LINE SEPARATOR, U+2029 PARAGRAPH SEPARATOR.
-      out += static_cast<unsigned char>(text[i + 2]) == 0xa8 ? "\\u2028" : "\\u2029";
-      i += 2;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
 }
 
 std::variant<GatePayload, GateError> ParseGateRequest(const std::string& content_type, const std::string& body,
@@ -135,7 +97,7 @@ std::variant<GatePayload, GateError> ParseGateRequest(const std::string& content
                  "Content-Type must be application/json (Flagger sends it), got " +
                      (content_type.empty() ? std::string("none") : Quote(content_type)));
   }
-  if (Trim(body).empty()) {
+  if (TrimBlanks(body).empty()) {
     return Error(400, "bad_request", "the request body is empty; expected Flagger's JSON webhook payload");
   }
   json doc;

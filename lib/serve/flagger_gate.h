@@ -32,6 +32,7 @@
 #include "drain_policy.h"
 #include "model.h"
 #include "promotion_gate.h"
+#include "text_format.h"  // OneLine
 
 namespace dbos_drain {
 
@@ -97,8 +98,7 @@ struct GateAnswer {
 GateAnswer GateBody(const GatePayload& payload, const GateSelection& selection, const GateVerdict& verdict,
                     const Report& report, double age_seconds);
 
-// `text` on one line: CR, LF, tab and other control characters (C0, DEL, C1, U+2028/9) are
-// written as escapes (\n, \r, \t, \xHH, \uHHHH; a backslash as \\) so a hostile name cannot add a line.
-std::string OneLine(const std::string& text);
+// Messages quote names with OneLine (encode/text_format.h): CR, LF, tab and other control
+// characters become escapes, so a hostile name cannot add a line.
 
 }  // namespace dbos_drain

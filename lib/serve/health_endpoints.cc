@@ -19,12 +19,22 @@ namespace {
 // {"status":"ready","database_state":"readable","database":...,"schema":...,"as_of":...}
 HttpResponse Ready(const CachedReport& current) {
   const auto& shape = current.report.shape;
+  const auto& replica = current.report.replica;
+  nlohmann::json body{{"status", "ready"},
+                      {"database_state", "readable"},
+                      {"database", shape.database},
+                      {"schema", shape.schema},
+                      {"as_of", FormatTimestamp(current.report.as_of_ms)},
+                      {"standby", replica.standby}};
+  // Issue 15: a standby too far behind stays ready (it answers, "not drained"), and says why.
+  if (replica.standby) {
+    body["replica"] = {{"state", replica.state},
+                       {"lag_seconds", replica.lag_seconds ? nlohmann::json(*replica.lag_seconds) : nlohmann::json(nullptr)},
+                       {"within_bound", replica.fresh},
+                       {"reason", replica.reason ? nlohmann::json(*replica.reason) : nlohmann::json(nullptr)}};
+  }
   HttpResponse r;
-  r.body = DumpJson(nlohmann::json{{"status", "ready"},
-                                   {"database_state", "readable"},
-                                   {"database", shape.database},
-                                   {"schema", shape.schema},
-                                   {"as_of", FormatTimestamp(current.report.as_of_ms)}});
+  r.body = DumpJson(body);
   return r;
 }
 

@@ -129,6 +129,7 @@ Route RouteRequest(const std::string& method, const std::string& target) {
     }
     return r;
   }
+  if (seg.size() == 2 && seg[0] == "v1" && seg[1] == "patches") return Method(method, "GET, HEAD", RouteKind::kPatches);
   if (seg.size() == 3 && seg[0] == "v1" && seg[1] == "flagger" && seg[2] == "confirm-promotion") {
     return Method(method, "POST", RouteKind::kFlaggerConfirmPromotion);
   }

@@ -3,7 +3,7 @@
 //
 // Routes (docs/report-format.md):
 //   GET  /healthz   GET /readyz   GET /metrics   GET /v1/versions
-//   GET  /v1/versions/{version}   GET /v1/queues/{queue}[?version=V|latest]
+//   GET  /v1/versions/{version}   GET /v1/queues/{queue}[?version=V|latest]   GET /v1/patches
 //   POST /v1/flagger/confirm-promotion
 // {version} and {queue} are one percent-decoded path segment: 1..255 bytes of valid UTF-8
 // without NUL. HEAD is answered like GET without a body.
@@ -22,6 +22,7 @@ enum class RouteKind {
   kVersion,
   kQueue,
   kFlaggerConfirmPromotion,
+  kPatches,
   kNotFound,          // no such path
   kMethodNotAllowed,  // path exists, method does not; `allow` says which do
   kBadRequest,        // malformed target or parameter; `error` says why

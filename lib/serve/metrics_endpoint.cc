@@ -5,7 +5,13 @@
 // bound (--query-timeout + 1 s) for a slow database. When no report within the staleness bound
 // can be had, the scrape still answers 200 with dbos-drain's own metrics and
 // dbos_drain_database_up 0, and without any version or queue series (never stale ones).
+//
+// With serve --patch-metrics, the patch series follow (encode/patch_prometheus.h), from the
+// patch cache (its own freshness and staleness bound; dbos_drain_patch_report_up 0 and no
+// per-patch series when it cannot be read).
 #include "api.h"
+#include "patch_cache.h"
+#include "patch_prometheus.h"
 #include "prometheus_text.h"
 
 namespace dbos_drain {
@@ -15,6 +21,7 @@ HttpResponse ServeMetrics(const ApiContext& ctx, const Route&) {
   PrometheusInput in;
   in.service = ctx.metrics.Get();
   in.build_version = ctx.build_version;
+  in.max_replica_lag_seconds = std::chrono::duration<double>(ctx.policy.max_replica_lag).count();
   if (result.report) {
     in.report = &result.report->report;
     const auto now = std::chrono::steady_clock::now();
@@ -28,6 +35,10 @@ HttpResponse ServeMetrics(const ApiContext& ctx, const Route&) {
   HttpResponse r;
   r.content_type = kPrometheusContentType;
   r.body = EncodePrometheus(in);
+  if (ctx.patch_metrics && ctx.patches) {
+    auto patches = ctx.patches->Get();
+    r.body += EncodePatchPrometheus(patches.report ? &patches.report->report : nullptr);
+  }
   return r;
 }
 

@@ -60,8 +60,8 @@ TEST_CASE("least privilege: serve as the read-only role; writes with the same se
   db.InsertVersion("v1", AgoMs(std::chrono::hours(2)));
   db.InsertVersion("v2", AgoMs(std::chrono::hours(1)));
   const std::string row = db.InsertWorkflow(Workflow("PENDING").Version("v1").Queue("tasks"));
-  db.Exec("CREATE TABLE dbos.operation_outputs (workflow_uuid text, output text)");  // a table dbos-drain never reads
-  db.Exec("INSERT INTO dbos.operation_outputs VALUES ('w', 'secret output')");
+  // A table the version report never reads (the fixture has it since `patches`, which needs its own grant).
+  db.Exec("INSERT INTO dbos.operation_outputs (workflow_uuid, function_id, output) VALUES ('w', 0, 'secret output')");
 
   const std::string sql_file = SourceDir() + "/examples/sql/readonly-role.sql";
   const std::string password = "ro-pass-" + std::to_string(getpid());

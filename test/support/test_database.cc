@@ -247,6 +247,32 @@ std::vector<std::string> TestDatabase::InsertWorkflows(int n, const Workflow& w)
   return ids;
 }
 
+Step Step::Marker(std::string workflow_id, int function_id, const std::string& patch) {
+  Step s(std::move(workflow_id), function_id, "DBOS.patch-" + patch);
+  s.output.reset();
+  s.serialization.reset();
+  s.duration_ms = 0;
+  return s;
+}
+
+Step Step::Sleep(std::string workflow_id, int function_id, int64_t wake_up_ms) {
+  Step s(std::move(workflow_id), function_id, "DBOS.sleep");
+  s.output = std::to_string(wake_up_ms);
+  s.serialization = "portable_json";
+  s.duration_ms = 0;
+  return s;
+}
+
+void TestDatabase::InsertStep(const Step& s) const {
+  const int64_t completed = s.completed_at_ms ? *s.completed_at_ms : NowMs();
+  Exec("INSERT INTO " + Table("operation_outputs") +
+       " (workflow_uuid, function_id, function_name, output, error, child_workflow_id, started_at_epoch_ms,"
+       " completed_at_epoch_ms, serialization, application_name) VALUES (" +
+       Literal(s.workflow_id) + ", " + std::to_string(s.function_id) + ", " + Literal(s.function_name) + ", " +
+       Literal(s.output) + ", NULL, NULL, " + std::to_string(completed - s.duration_ms) + ", " +
+       std::to_string(completed) + ", " + Literal(s.serialization) + ", " + Literal(s.application) + ")");
+}
+
 void TestDatabase::SetStatus(const std::string& workflow_id, const std::string& status) const {
   Exec("UPDATE " + Table("workflow_status") + " SET status = " + Literal(status) +
        ", updated_at = (extract(epoch FROM now()) * 1000)::bigint WHERE workflow_uuid = " + Literal(workflow_id));

@@ -6,6 +6,7 @@
 //   TestDatabase old("schema-ts-3x.sql");              // an older shape
 //   db.InsertVersion("v1", NowMs() - 60'000);
 //   db.InsertWorkflow(Workflow("PENDING").Version("v1").Queue("tasks"));
+//   db.InsertStep(Step(id, 0, "prepare"));  db.InsertStep(Step::Marker(id, 1, "fast-path"));
 //   RunDrain({"status", "--database-url", db.url()});
 #pragma once
 
@@ -59,6 +60,32 @@ struct Workflow {
   Workflow& ForkedFrom(std::string v) { forked_from = std::move(v); return *this; }
 };
 
+// One operation_outputs row as the TS SDK 5.3.0 writes it (schema-newest.sql). A completed step
+// (Step): output JSON with serialization 'js_superjson', started shortly before completed. A patch
+// marker (Step::Marker, what DBOS.patch() inserts where no row is): function_name
+// 'DBOS.patch-<name>', output, error and serialization NULL, started = completed. A durable sleep
+// (Step::Sleep, also a recv's timeout at the recv's id + 1): output the wake-up time in ms,
+// serialization 'portable_json', started = completed. A recv that has not returned and a step in
+// progress have no row at all: insert none.
+struct Step {
+  Step(std::string workflow_id_, int function_id_, std::string function_name_)
+      : workflow_id(std::move(workflow_id_)), function_id(function_id_), function_name(std::move(function_name_)) {}
+  static Step Marker(std::string workflow_id, int function_id, const std::string& patch);
+  static Step Sleep(std::string workflow_id, int function_id, int64_t wake_up_ms);
+  std::string workflow_id;
+  int function_id;
+  std::string function_name;
+  std::optional<std::string> output = std::string(R"({"json":"ok","__dbos_serializer":"superjson"})");
+  std::optional<std::string> serialization = std::string("js_superjson");
+  std::optional<int64_t> completed_at_ms;  // now when unset
+  int64_t duration_ms = 2;                 // started = completed - duration
+  std::optional<std::string> application = std::string("dbos-app-starter");  // application_name
+
+  Step& At(int64_t completed_ms) { completed_at_ms = completed_ms; return *this; }
+  Step& Ago(std::chrono::milliseconds age) { completed_at_ms = AgoMs(age); return *this; }
+  Step& Application(std::optional<std::string> v) { application = std::move(v); return *this; }
+};
+
 class TestDatabase {
  public:
   // Creates a uniquely named database and loads `fixture` (a file in test/fixtures, loaded with
@@ -98,6 +125,8 @@ class TestDatabase {
   // Finishes a workflow as the newer SDKs do: status, updated_at and completed_at = now (the
   // fixture must have completed_at: schema-newest.sql).
   void Finish(const std::string& workflow_id, const std::string& status = "SUCCESS") const;
+  // Inserts one row into SCHEMA.operation_outputs.
+  void InsertStep(const Step& step) const;
   void InsertVersion(const std::string& name, int64_t version_timestamp_ms,
                      const std::optional<std::string>& application = std::nullopt) const;
   void InsertQueue(const std::string& name, std::optional<int> concurrency, std::optional<int> worker_concurrency,

@@ -1,0 +1,26 @@
+#include "answer_inline.h"
+
+namespace dbos_drain {
+
+bool AnswersWithoutWaiting(RouteKind kind, bool report_fresh, bool ever_succeeded) {
+  if (report_fresh) return true;
+  switch (kind) {
+    case RouteKind::kHealthz:
+    case RouteKind::kNotFound:
+    case RouteKind::kMethodNotAllowed:
+    case RouteKind::kBadRequest:
+      return true;
+    case RouteKind::kReadyz:
+      return ever_succeeded;  // latched: answered from memory
+    case RouteKind::kMetrics:
+    case RouteKind::kVersions:
+    case RouteKind::kVersion:
+    case RouteKind::kQueue:
+    case RouteKind::kFlaggerConfirmPromotion:
+    case RouteKind::kPatches:  // waits on the patch cache (plugin/serve_command.cc decides it)
+      return false;
+  }
+  return false;
+}
+
+}  // namespace dbos_drain

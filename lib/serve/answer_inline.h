@@ -1,0 +1,18 @@
+// Which requests `dbos-drain serve` may answer on the HTTP library's few I/O threads: those
+// answered without waiting for a database read. Every other request goes to the worker pool
+// (plugin/http_server.h), so a hung database holds up pool threads (each at most query
+// timeout + 1 s), never /healthz, /readyz or answers from a fresh report.
+//
+// Inline: every route while the report is fresh (ReportCache::IsFresh); /healthz, unmatched
+// routes, wrong methods and bad requests always; /readyz once the database has answered (it is
+// latched and answered from memory). Everything else (the report routes, /metrics, Flagger)
+// waits on a read when the report is stale, so it goes to the pool.
+#pragma once
+
+#include "http_route.h"
+
+namespace dbos_drain {
+
+bool AnswersWithoutWaiting(RouteKind kind, bool report_fresh, bool ever_succeeded);
+
+}  // namespace dbos_drain

@@ -1,0 +1,81 @@
+#include "serve_options.h"
+
+#include <thread>
+
+#include "cli_options.h"
+
+namespace po = boost::program_options;
+
+namespace dbos_drain::cli {
+
+std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
+  po::options_description opts("Options");
+  opts.add_options()
+      ("listen", po::value<std::string>()->default_value("http://0.0.0.0:8080")->value_name("URL"),
+       "address to serve on: http://HOST:PORT, or https://HOST:PORT with the TLS flags")
+      ("refresh", po::value<std::string>()->default_value("2s")->value_name("DURATION"),
+       "serve a report from memory while it is younger than this")
+      ("max-staleness", po::value<std::string>()->value_name("DURATION"),
+       "never serve a report older than this (default 3 x refresh + query timeout)")
+      ("threads", po::value<unsigned>()->value_name("N"), "HTTP worker threads (default: number of cores, at least 2)")
+      ("log-format", po::value<std::string>()->default_value("json")->value_name("json|text"), "log line format on stderr")
+      ("log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"), "debug, info, warn or error")
+      ("auth-token-file", po::value<std::string>()->value_name("PATH"),
+       "require 'Authorization: Bearer <token>' on /v1/versions*, /v1/queues/*, /v1/patches and /metrics")
+      ("tls-cert-file", po::value<std::string>()->value_name("PATH"), "PEM certificate chain for https")
+      ("tls-key-file", po::value<std::string>()->value_name("PATH"), "PEM private key for https")
+      ("patch-metrics", "append the workflow patch series to /metrics (reads operation_outputs for each scrape's refresh)")
+      ("header-timeout", po::value<std::string>()->default_value("10s")->value_name("DURATION"),
+       "close a connection whose request line and headers have not arrived whole within this")
+      ("idle-timeout", po::value<std::string>()->default_value("75s")->value_name("DURATION"),
+       "close a keep-alive connection after this long without a request")
+      ("max-connections", po::value<unsigned>()->default_value(1024)->value_name("N"),
+       "open client connections at most; beyond it the quietest idle one is closed");
+  opts.add(PatchOptionsDescription());
+  opts.add(DatabaseOptions());
+  po::options_description hidden;
+  po::variables_map vm;
+  if (!ParseCommandLine(argc, argv, opts, hidden, nullptr, vm,
+                        "Usage: dbos-drain serve [--listen http://0.0.0.0:8080] [options]\n\n"
+                        "Serves drain verdicts over HTTP (routes: README.md, docs/report-format.md).")) {
+    return std::nullopt;
+  }
+  ServeOptions o;
+  if (!Logger::ParseFormat(vm["log-format"].as<std::string>(), o.log_format))
+    throw DrainError(ErrorCode::kConfig, "invalid --log-format: expected json or text");
+  if (!Logger::ParseLevel(vm["log-level"].as<std::string>(), o.log_level))
+    throw DrainError(ErrorCode::kConfig, "invalid --log-level: expected debug, info, warn or error");
+
+  o.settings = SettingsFromFlags(vm);
+  o.policy = PolicyFromFlags(vm);
+  o.patch_policy = PatchOptionsFromFlags(vm);
+  o.patch_metrics = vm.count("patch-metrics") > 0;
+  o.cache.refresh = DurationFlag(vm, "refresh");
+  o.cache.max_staleness =
+      vm.count("max-staleness") ? DurationFlag(vm, "max-staleness") : 3 * o.cache.refresh + o.settings.query_timeout;
+  o.cache.wait_timeout = o.settings.query_timeout + std::chrono::seconds(1);
+  o.cache.abort_after = o.settings.query_timeout + o.settings.connect_timeout + std::chrono::seconds(1);
+  if (o.cache.max_staleness < o.cache.refresh) {
+    throw DrainError(ErrorCode::kConfig, "--max-staleness must be at least --refresh");
+  }
+  if (vm.count("tls-cert-file") || vm.count("tls-key-file")) {
+    if (!vm.count("tls-cert-file") || !vm.count("tls-key-file"))
+      throw DrainError(ErrorCode::kConfig, "--tls-cert-file and --tls-key-file go together");
+    o.tls = TlsFiles{vm["tls-cert-file"].as<std::string>(), vm["tls-key-file"].as<std::string>()};
+  }
+  if (vm.count("auth-token-file")) o.token = std::make_unique<AuthToken>(vm["auth-token-file"].as<std::string>());
+
+  // The front listener's connection rules (front_listener.h, issue 15).
+  o.limits.timeouts.header = DurationFlag(vm, "header-timeout");
+  o.limits.timeouts.idle = DurationFlag(vm, "idle-timeout");
+  o.limits.timeouts.answer = o.cache.abort_after;  // the longest a request may wait on the database
+  o.limits.max_connections = vm["max-connections"].as<unsigned>();
+  if (o.limits.max_connections == 0) throw DrainError(ErrorCode::kConfig, "--max-connections must be at least 1");
+  // cpprest's default of 40 threads costs 3-5x in p99 on 2 cores: size its pool to the cores.
+  o.threads = vm.count("threads") ? vm["threads"].as<unsigned>() : std::max(2u, std::thread::hardware_concurrency());
+  if (o.threads == 0 || o.threads > 256) throw DrainError(ErrorCode::kConfig, "--threads must be 1..256");
+  o.listen = vm["listen"].as<std::string>();
+  return o;
+}
+
+}  // namespace dbos_drain::cli
