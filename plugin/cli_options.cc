@@ -28,7 +28,7 @@ po::options_description DatabaseOptions() {
       ("unknown-version", po::value<std::string>()->default_value("not-drained")->value_name("not-drained|drained"),
        "verdict for a version the database has never seen")
       ("quiet-period", po::value<std::string>()->default_value("2m")->value_name("DURATION"),
-       "a version is safe to retire only when no workflow of it started within this long (database clock)");
+       "a version is safe to retire only when no workflow of it started within this long (database clock)")
       ("max-replica-lag", po::value<std::string>()->default_value("10s")->value_name("DURATION"),
        "on a hot standby further behind than this, no version is drained");
   return d;
