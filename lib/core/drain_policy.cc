@@ -154,7 +154,7 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
   for (auto& [name, e] : entries) {
     Decide(e, report, options);
     if (e.oldest_in_flight_ms) e.oldest_in_flight_age_ms = std::max<int64_t>(0, report.as_of_ms - *e.oldest_in_flight_ms);
-    DecideRetire(e, report.as_of_ms, report.quiet_period_ms, report.intake_read);
+    DecideRetire(e, report.as_of_ms, report.quiet_period_ms, report.intake_read, report.replica);
   }
 
   // Registered versions first in registration order, then the rest by name.
@@ -176,7 +176,7 @@ VersionReport FindVersion(const Report& report, const std::string& version,
   VersionReport unknown;
   unknown.version = version;
   Decide(unknown, report, options);
-  DecideRetire(unknown, report.as_of_ms, report.quiet_period_ms, report.intake_read);
+  DecideRetire(unknown, report.as_of_ms, report.quiet_period_ms, report.intake_read, report.replica);
   return unknown;
 }
 

@@ -146,16 +146,26 @@ void AttachRetireInputs(const Snapshot& s, const std::optional<std::string>& lat
   }
 }
 
-void DecideRetire(VersionReport& v, int64_t as_of_ms, int64_t window_ms, bool intake_read) {
+void DecideRetire(VersionReport& v, int64_t as_of_ms, int64_t window_ms, bool intake_read,
+                  const ReplicaAssessment& replica) {
   v.blockers.clear();
   v.intake.window_ms = window_ms;
   const std::string window = FormatDuration(std::chrono::milliseconds(window_ms));
   const int64_t in_flight = v.in_flight.total();
   v.stuck = v.known && v.connectivity_known && in_flight > 0 && v.connected_executors.empty();
 
+  // drain_policy puts the replica's reason first in `reason`; the replica_lag blocker says it.
+  std::optional<std::string> own_reason = v.reason;
+  if (!replica.fresh && own_reason && replica.reason) {
+    if (*own_reason == *replica.reason) {
+      own_reason.reset();
+    } else if (own_reason->rfind(*replica.reason + "; ", 0) == 0) {
+      own_reason = own_reason->substr(replica.reason->size() + 2);
+    }
+  }
   if (!v.known) {
     v.blockers.push_back({"unknown_version",
-                          v.reason ? *v.reason
+                          own_reason ? *own_reason
                                    : "version \"" + v.version +
                                          "\" is unknown (never registered, no workflow of it); an unknown version is "
                                          "never safe to retire: check the name"});
@@ -214,10 +224,20 @@ void DecideRetire(VersionReport& v, int64_t as_of_ms, int64_t window_ms, bool in
     v.blockers.push_back({"stuck", m});
   }
 
+  if (!replica.fresh) {
+    v.blockers.push_back(
+        {"replica_lag",
+         replica.reason.value_or("replica lag beyond --max-replica-lag " +
+                                 FormatDuration(std::chrono::milliseconds(replica.max_lag_ms))) +
+             ". Not safe to retire from this data: work started on the primary since may not be visible. Read "
+             "the primary (--database-url), or bring the standby back within --max-replica-lag (resume replay "
+             "with pg_wal_replay_resume(), restore its link to the primary), then ask again"});
+  }
+
   v.safe_to_retire = v.blockers.empty();
   v.retire_hold = v.safe_to_retire ? 0 : std::max<int64_t>(1, in_flight + v.intake.started);
 
-  if (!v.known) {
+  if (!v.known || !replica.fresh) {
     v.phase = Phase::kUnknown;
   } else if (v.latest) {
     v.phase = Phase::kLatest;
@@ -236,7 +256,7 @@ void DecideRetire(VersionReport& v, int64_t as_of_ms, int64_t window_ms, bool in
   v.eta_seconds.reset();
   if (v.safe_to_retire) {
     v.eta_seconds = 0.0;
-  } else if (v.known && !v.latest && !v.patching && !v.stuck) {
+  } else if (v.known && !v.latest && !v.patching && !v.stuck && replica.fresh) {
     std::optional<double> drain;
     if (in_flight == 0) {
       drain = 0.0;
@@ -265,13 +285,17 @@ std::string RetireLine(const VersionReport& v, int64_t as_of_ms, int64_t window_
     std::string detail;
     if (b.code == "in_flight") {
       // The drain summary's counts, with the queues named: "3 pending, 4 enqueued (tasks), oldest 2h 5m".
-      const std::string line = SummaryLine(v, as_of_ms);
+      VersionReport counts_only = v;  // the replica's reason (its own blocker) out of the counts
+      counts_only.reason.reset();
+      const std::string line = SummaryLine(counts_only, as_of_ms);
       const std::string cut = v.version + " not drained: ";
       detail = line.rfind(cut, 0) == 0 ? line.substr(cut.size()) : CountsText(v.in_flight);
     } else if (b.code == "recent_intake") {
       detail = IntakeShort(v, window_ms, as_of_ms);
     } else if (b.code == "stuck") {
       detail = "no executor of " + v.version + " connected";
+    } else if (b.code == "replica_lag") {
+      detail = b.message.substr(0, b.message.find(':'));  // "replica lag 15.0s exceeds --max-replica-lag 10s"
     } else if (b.code == "unknown_version") {
       detail = "\"" + v.version + "\" is unknown";
     }

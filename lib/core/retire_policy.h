@@ -9,7 +9,9 @@
 //    "nothing in flight" alone is seen between two short workflows of a busy version.
 //  - blockers: one {code, message} per reason, empty exactly when safe. Codes: unknown_version,
 //    latest, patching, in_flight, recent_intake, stuck, intake_unread (the snapshot did not read
-//    the starts of the whole quiet period: never guessed as "none").
+//    the starts of the whole quiet period: never guessed as "none"), replica_lag (the data comes
+//    from a standby past --max-replica-lag or of unknown lag, replica_lag.h: every version gets it,
+//    phase unknown and eta null, since work started on the primary since may not be visible).
 //  - retire_hold = in flight + started within the window, at least 1 when not safe, 0 when safe.
 //  - phase, by precedence: unknown, latest, stuck, active (started within the window), draining
 //    (in flight, no start within the window), drained.
@@ -54,7 +56,9 @@ std::optional<std::pair<std::string, std::string>> ParseSdkSession(const std::st
 
 // Decides the retire fields of an entry whose counts, intake and connectivity are complete.
 // `intake_read` false (the snapshot did not cover the quiet period): blocker intake_unread.
-void DecideRetire(VersionReport& version, int64_t as_of_ms, int64_t window_ms, bool intake_read = true);
+// `replica` not fresh: blocker replica_lag (a default ReplicaAssessment is a primary: fresh).
+void DecideRetire(VersionReport& version, int64_t as_of_ms, int64_t window_ms, bool intake_read = true,
+                  const ReplicaAssessment& replica = ReplicaAssessment{});
 
 // One line for people: "v1 safe to retire: nothing in flight, no start in the last 2m" or "v1 not
 // safe to retire: in_flight: 3 pending, oldest 2h 5m; recent_intake: 5 workflows started in the

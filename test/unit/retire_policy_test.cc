@@ -251,3 +251,74 @@ TEST_CASE("retire: the report computes derived values once", "[retire]") {
   CHECK(r.quiet_period_ms == 120'000);
   for (size_t i = 0; i < r.versions.size(); ++i) CHECK(r.Find(r.versions[i].version) == &r.versions[i]);
 }
+
+// A standby whose replay is paused: its data is 15 s old, past the default --max-replica-lag (10s).
+namespace {
+StandbyObservation PausedStandby(int64_t last_replay_ms) {
+  StandbyObservation o;
+  o.in_recovery = true;
+  o.now_ms = kNow;
+  o.receive_lsn = "0/3001200";
+  o.replay_lsn = "0/3001158";
+  o.replay_behind_bytes = 168;
+  o.last_replay_ms = last_replay_ms;
+  o.replay_paused = true;
+  o.receiver_running = true;
+  o.receiver_status = "streaming";
+  o.last_message_ms = kNow - 1'000;
+  return o;
+}
+}  // namespace
+
+TEST_CASE("retire: a standby past --max-replica-lag blocks every version (replica_lag)", "[retire][replica]") {
+  Snapshot s = TwoVersions();
+  s.finished.push_back(Finished("v1", 4, kNow - 90'000));
+  s.standby = PausedStandby(kNow - 15'000);
+  Report r = BuildReport(s, {});
+  REQUIRE_FALSE(r.replica.fresh);
+  REQUIRE(r.versions.size() == 2);
+  for (const auto& v : r.versions) {
+    INFO(v.version);
+    CHECK_FALSE(v.safe_to_retire);
+    CHECK(v.retire_hold >= 1);
+    CHECK(v.phase == Phase::kUnknown);
+    CHECK_FALSE(v.eta_seconds.has_value());
+    REQUIRE_FALSE(v.blockers.empty());
+    const Blocker& b = v.blockers.back();
+    CHECK(b.code == "replica_lag");
+    CHECK_THAT(b.message, Catch::StartsWith("replica lag 15.0s exceeds --max-replica-lag 10s"));
+    CHECK_THAT(b.message, Catch::Contains("replay is paused"));
+    CHECK_THAT(b.message, Catch::Contains("Read the primary (--database-url)"));
+  }
+  // v1 alone (old, nothing in flight, no start) would be safe: replica_lag is its only blocker.
+  const VersionReport* v1 = r.Find("v1");
+  REQUIRE(v1);
+  CHECK(Codes(*v1) == std::vector<std::string>{"replica_lag"});
+  CHECK(RetireLine(*v1, r.as_of_ms, r.quiet_period_ms) ==
+        "v1 not safe to retire: replica_lag (replica lag 15.0s exceeds --max-replica-lag 10s)");
+  CHECK(Codes(*r.Find("v2")) == std::vector<std::string>{"latest", "replica_lag"});
+  // A version the report does not have: its unknown_version message is its own, without the lag.
+  VersionReport ghost = FindVersion(r, "v9", {});
+  CHECK(Codes(ghost) == std::vector<std::string>{"unknown_version", "replica_lag"});
+  CHECK_THAT(ghost.blockers.front().message, !Catch::StartsWith("replica lag"));
+  CHECK_FALSE(JudgeVersions(r, {"v1"}, {}).all_safe);
+
+  // Lag unknown (nothing replayed since the standby started): the same blocker.
+  StandbyObservation unknown = PausedStandby(0);
+  unknown.last_replay_ms.reset();
+  unknown.receiver_running = false;
+  unknown.receiver_status.reset();
+  unknown.last_message_ms.reset();
+  s.standby = unknown;
+  Report u = BuildReport(s, {});
+  REQUIRE(u.Find("v1"));
+  CHECK(Codes(*u.Find("v1")) == std::vector<std::string>{"replica_lag"});
+  CHECK_THAT(u.Find("v1")->blockers.back().message, Catch::StartsWith("replica lag unknown"));
+
+  // Within the bound (5 s behind) the primary's verdict: v1 safe.
+  s.standby = PausedStandby(kNow - 5'000);
+  Report fresh = BuildReport(s, {});
+  REQUIRE(fresh.Find("v1"));
+  CHECK(fresh.Find("v1")->safe_to_retire);
+  CHECK(fresh.Find("v1")->blockers.empty());
+}
