@@ -27,6 +27,8 @@ po::options_description DatabaseOptions() {
        "statement_timeout for each read")
       ("unknown-version", po::value<std::string>()->default_value("not-drained")->value_name("not-drained|drained"),
        "verdict for a version the database has never seen")
+      ("quiet-period", po::value<std::string>()->default_value("2m")->value_name("DURATION"),
+       "a version is safe to retire only when no workflow of it started within this long (database clock)")
       ("max-replica-lag", po::value<std::string>()->default_value("10s")->value_name("DURATION"),
        "on a hot standby further behind than this, no version is drained");
   return d;
@@ -77,11 +79,13 @@ ConnectionSettings SettingsFromFlags(const po::variables_map& vm) {
   }
   s.connect_timeout = DurationFlag(vm, "connect-timeout");
   s.query_timeout = DurationFlag(vm, "query-timeout");
+  s.quiet_period = DurationFlag(vm, "quiet-period");
   return s;
 }
 
 PolicyOptions PolicyFromFlags(const po::variables_map& vm) {
   PolicyOptions p;
+  p.quiet_period_ms = DurationFlag(vm, "quiet-period").count();
   const std::string v = vm["unknown-version"].as<std::string>();
   if (v == "drained") {
     p.unknown_version_drained = true;

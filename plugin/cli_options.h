@@ -9,10 +9,11 @@
 
 namespace dbos_drain::cli {
 
+// 0: every named version drained (`drained`) or safe to retire (status V..., wait), 1: not, 2: error.
 enum ExitCode { kExitDrained = 0, kExitNotDrained = 1, kExitError = 2 };
 
 // --database-url, --database-url-file, --schema, --application, --connect-timeout,
-// --query-timeout, --unknown-version.
+// --query-timeout, --unknown-version, --quiet-period.
 boost::program_options::options_description DatabaseOptions();
 
 // Throws DrainError(kConfig) for a missing URL or a bad duration.

@@ -1,4 +1,4 @@
-// dbos-drain status [VERSION...] [--json]: one read, one verdict.
+// dbos-drain status [VERSION...] [--json | --retirable]: one read, one verdict.
 #include <iostream>
 
 #include "cli_options.h"
@@ -6,6 +6,7 @@
 #include "drain_error.h"
 #include "report_json.h"
 #include "report_table.h"
+#include "retire_policy.h"
 
 namespace po = boost::program_options;
 
@@ -14,7 +15,8 @@ namespace dbos_drain::cli {
 int RunStatus(int argc, char** argv) {
   po::options_description opts("Options");
   opts.add_options()
-      ("json", "print the report as JSON (the document GET /v1/versions serves)");
+      ("json", "print the report as JSON (the document GET /v1/versions serves)")
+      ("retirable", "print only the names of the versions that are safe to retire, one a line");
   opts.add(DatabaseOptions());
   po::options_description hidden;
   hidden.add_options()("versions", po::value<std::vector<std::string>>());
@@ -22,10 +24,11 @@ int RunStatus(int argc, char** argv) {
   pos.add("versions", -1);
   po::variables_map vm;
   if (!ParseCommandLine(argc, argv, opts, hidden, &pos, vm,
-                        "Usage: dbos-drain status [VERSION...] [--json] [options]\n\n"
-                        "Shows what is in flight per application version and whether it has drained.\n"
-                        "Exit status: 0 every named version drained (or none named), 1 a named version\n"
-                        "is not drained, 2 error.")) {
+                        "Usage: dbos-drain status [VERSION...] [--json | --retirable] [options]\n\n"
+                        "Shows what is in flight per application version, whether it has drained and\n"
+                        "whether it is safe to retire (nothing in flight, no start within --quiet-period).\n"
+                        "Exit status: 0 every named version safe to retire (or none named), 1 a named\n"
+                        "version is not, 2 error.")) {
     return kExitDrained;
   }
   std::vector<std::string> named;
@@ -41,24 +44,32 @@ int RunStatus(int argc, char** argv) {
               << ".workflow_status has no application_name column (older schema)\n";
   }
 
+  if (vm.count("json") && vm.count("retirable")) {
+    throw DrainError(ErrorCode::kConfig, "--json and --retirable do not go together (see --help)");
+  }
   std::vector<VersionReport> shown;
-  bool all_drained = true;
+  bool all_safe = true;
   if (named.empty()) {
     shown = report.versions;
   } else {
-    for (const auto& name : named) {
-      shown.push_back(FindVersion(report, name, policy));
-      all_drained = all_drained && shown.back().drained;
-    }
+    Judgement judged = JudgeVersions(report, named, policy);
+    shown = std::move(judged.versions);
+    all_safe = judged.all_safe;
   }
-  if (vm.count("json")) {
+  if (vm.count("retirable")) {
+    // Names only, for `| xargs`: nothing else on stdout.
+    for (const auto& v : shown) {
+      if (v.safe_to_retire) std::cout << v.version << '\n';
+    }
+    std::cout << std::flush;
+  } else if (vm.count("json")) {
     Report filtered = report;
     filtered.versions = shown;
     std::cout << DumpJson(ReportToJson(filtered), 2) << std::endl;
   } else {
     std::cout << FormatReportTable(report, shown);
   }
-  return all_drained ? kExitDrained : kExitNotDrained;
+  return all_safe ? kExitDrained : kExitNotDrained;
 }
 
 }  // namespace dbos_drain::cli

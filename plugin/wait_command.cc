@@ -1,4 +1,4 @@
-// dbos-drain wait VERSION... : poll until every named version has drained.
+// dbos-drain wait VERSION... : poll until every named version is safe to retire.
 // A database error is printed and retried at the next interval; it is never taken as drained.
 #include <unistd.h>
 
@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "drain_error.h"
 #include "duration.h"
+#include "retire_policy.h"
 
 namespace po = boost::program_options;
 
@@ -20,19 +21,36 @@ namespace {
 std::atomic<int> g_signal{0};
 extern "C" void OnSignal(int sig) { g_signal.store(sig); }
 
-// "v1: 3 pending, 4 enqueued; v2: drained"
-std::string Progress(const std::vector<VersionReport>& versions) {
+// "v1: draining, 3 in flight (3 pending, 0 enqueued, 0 delayed); v2: safe to retire": each
+// version's phase and what blocks it, without ages, so the line changes only when the state does.
+std::string Progress(const std::vector<VersionReport>& versions, int64_t window_ms) {
   std::string out;
   for (const auto& v : versions) {
     if (!out.empty()) out += "; ";
     out += v.version + ": ";
-    if (v.drained) {
-      out += "drained";
-    } else if (!v.known) {
-      out += "unknown version";
-    } else {
-      out += std::to_string(v.in_flight.total()) + " in flight (" + std::to_string(v.in_flight.pending) + " pending, " +
-             std::to_string(v.in_flight.enqueued) + " enqueued, " + std::to_string(v.in_flight.delayed) + " delayed)";
+    if (v.safe_to_retire) {
+      out += "safe to retire";
+      continue;
+    }
+    out += PhaseName(v.phase);
+    for (const auto& b : v.blockers) {
+      out += ", ";
+      if (b.code == "in_flight") {
+        out += std::to_string(v.in_flight.total()) + " in flight (" + std::to_string(v.in_flight.pending) +
+               " pending, " + std::to_string(v.in_flight.enqueued) + " enqueued, " +
+               std::to_string(v.in_flight.delayed) + " delayed)";
+      } else if (b.code == "recent_intake") {
+        out += std::to_string(v.intake.started) + " started in the last " +
+               FormatDuration(std::chrono::milliseconds(window_ms));
+      } else if (b.code == "unknown_version") {
+        out += "unknown version";
+      } else if (b.code == "latest") {
+        out += "the latest version";
+      } else if (b.code == "stuck") {
+        out += "stuck: no executor of " + v.version + " connected";
+      } else {
+        out += b.code;
+      }
     }
   }
   return out;
@@ -53,7 +71,8 @@ int RunWait(int argc, char** argv) {
   po::variables_map vm;
   if (!ParseCommandLine(argc, argv, opts, hidden, &pos, vm,
                         "Usage: dbos-drain wait VERSION... [--timeout 1h] [--interval 10s] [options]\n\n"
-                        "Polls until every named version has drained.\n"
+                        "Polls until every named version is safe to retire (nothing in flight, no start\n"
+                        "within --quiet-period).\n"
                         "Exit status: 0 drained, 1 timed out (or interrupted: 130 SIGINT, 143 SIGTERM), 2 error.")) {
     return kExitDrained;
   }
@@ -78,13 +97,9 @@ int RunWait(int argc, char** argv) {
     bool drained = false;
     try {
       Report report = BuildReport(db.Read(named), policy);
-      std::vector<VersionReport> versions;
-      drained = true;
-      for (const auto& name : named) {
-        versions.push_back(FindVersion(report, name, policy));
-        drained = drained && versions.back().drained;
-      }
-      line = Progress(versions);
+      Judgement judged = JudgeVersions(report, named, policy);
+      drained = judged.all_safe;
+      line = Progress(judged.versions, report.quiet_period_ms);
     } catch (const DrainError& e) {
       if (e.code() == ErrorCode::kConfig) throw;
       line = std::string("database error, retrying in ") + FormatDuration(interval) + ": " + e.what();
@@ -98,7 +113,7 @@ int RunWait(int argc, char** argv) {
     last_line = line;
     if (drained) {
       if (live) std::cout << "\n";
-      std::cout << "all drained: " << [&] {
+      std::cout << "safe to retire: " << [&] {
         std::string s;
         for (const auto& n : named) s += (s.empty() ? "" : ", ") + n;
         return s;
@@ -112,12 +127,12 @@ int RunWait(int argc, char** argv) {
     }
     if (int sig = g_signal.load()) {
       if (live) std::cout << "\n";
-      std::cerr << "dbos-drain: interrupted by signal " << sig << " before drained" << std::endl;
+      std::cerr << "dbos-drain: interrupted by signal " << sig << " before safe to retire" << std::endl;
       return 128 + sig;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       if (live) std::cout << "\n";
-      std::cerr << "dbos-drain: timed out after " << FormatDuration(timeout) << " waiting for drain: " << last_line << std::endl;
+      std::cerr << "dbos-drain: timed out after " << FormatDuration(timeout) << " waiting for safe to retire: " << last_line << std::endl;
       return kExitNotDrained;
     }
   }

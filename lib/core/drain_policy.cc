@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "duration.h"
+#include "retire_policy.h"
 
 namespace dbos_drain {
 namespace {
@@ -140,7 +141,21 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
     }
   }
 
-  for (auto& [name, e] : entries) Decide(e, report, options);
+  report.unassigned_not_queued = report.unassigned;
+  for (const auto& [queue, counts] : report.unassigned_queues) {
+    report.unassigned_not_queued.pending -= counts.pending;
+    report.unassigned_not_queued.enqueued -= counts.enqueued;
+    report.unassigned_not_queued.delayed -= counts.delayed;
+  }
+
+  AttachRetireInputs(snapshot, report.latest_version, entries);
+  report.quiet_period_ms = std::max(snapshot.window_ms, options.quiet_period_ms);
+  report.intake_read = snapshot.window_ms >= options.quiet_period_ms;
+  for (auto& [name, e] : entries) {
+    Decide(e, report, options);
+    if (e.oldest_in_flight_ms) e.oldest_in_flight_age_ms = std::max<int64_t>(0, report.as_of_ms - *e.oldest_in_flight_ms);
+    DecideRetire(e, report.as_of_ms, report.quiet_period_ms, report.intake_read, report.replica);
+  }
 
   // Registered versions first in registration order, then the rest by name.
   std::vector<VersionReport> ordered;
@@ -151,17 +166,17 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
     return a.version < b.version;
   });
   report.versions = std::move(ordered);
+  for (size_t i = 0; i < report.versions.size(); ++i) report.index[report.versions[i].version] = i;
   return report;
 }
 
 VersionReport FindVersion(const Report& report, const std::string& version,
                           const PolicyOptions& options) {
-  for (const auto& e : report.versions) {
-    if (e.version == version) return e;
-  }
+  if (const VersionReport* e = report.Find(version)) return *e;
   VersionReport unknown;
   unknown.version = version;
   Decide(unknown, report, options);
+  DecideRetire(unknown, report.as_of_ms, report.quiet_period_ms, report.intake_read, report.replica);
   return unknown;
 }
 
@@ -195,7 +210,9 @@ std::string SummaryLine(const VersionReport& v, int64_t as_of_ms) {
   part(v.in_flight.enqueued, "enqueued", true);
   part(v.in_flight.delayed, "delayed", true);
   if (v.oldest_in_flight_ms) {
-    out << ", oldest " << FormatAge(std::max<int64_t>(0, as_of_ms - *v.oldest_in_flight_ms));
+    out << ", oldest "
+        << FormatAge(v.oldest_in_flight_age_ms ? *v.oldest_in_flight_age_ms
+                                               : std::max<int64_t>(0, as_of_ms - *v.oldest_in_flight_ms));
   }
   return out.str();
 }

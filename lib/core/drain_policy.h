@@ -13,6 +13,7 @@
 //    drained: `reason` starts with the replica's reason (issue 15).
 #pragma once
 
+#include <cstdint>
 #include <chrono>
 #include <string>
 
@@ -22,6 +23,7 @@ namespace dbos_drain {
 
 struct PolicyOptions {
   bool unknown_version_drained = false;  // --unknown-version=drained
+  int64_t quiet_period_ms = 120'000;     // --quiet-period (retire_policy.h)
   // --max-replica-lag: on a standby further behind than this (or of unknown lag), no version is
   // drained (replica_lag.h).
   std::chrono::milliseconds max_replica_lag{10000};
@@ -29,7 +31,9 @@ struct PolicyOptions {
 
 inline constexpr const char* kPatchingVersion = "PATCHING_ENABLED";
 
-// Builds the report for every version the snapshot knows about.
+// Builds the report for every version the snapshot knows about, with the derived values
+// (oldest age, unassigned not queued, the index by version) and the retire verdict
+// (retire_policy.h, over snapshot.window_ms) computed once, so readers only read.
 Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options);
 
 // The entry for `version`: the report's own, or a synthesized "unknown" entry.

@@ -23,4 +23,40 @@ void StatusCounts::Add(const StatusCounts& other) {
   delayed += other.delayed;
 }
 
+const char* IntakeKindName(IntakeKind kind) {
+  switch (kind) {
+    case IntakeKind::kScheduled: return "scheduled";
+    case IntakeKind::kKafka: return "kafka";
+    case IntakeKind::kClientEnqueue: return "client_enqueue";
+    case IntakeKind::kFork: return "fork";
+    case IntakeKind::kOther: return "other";
+  }
+  return "other";
+}
+
+std::optional<IntakeKind> ParseIntakeKind(const std::string& name) {
+  for (IntakeKind k : {IntakeKind::kScheduled, IntakeKind::kKafka, IntakeKind::kClientEnqueue, IntakeKind::kFork,
+                       IntakeKind::kOther}) {
+    if (name == IntakeKindName(k)) return k;
+  }
+  return std::nullopt;
+}
+
+const char* PhaseName(Phase phase) {
+  switch (phase) {
+    case Phase::kLatest: return "latest";
+    case Phase::kActive: return "active";
+    case Phase::kDraining: return "draining";
+    case Phase::kStuck: return "stuck";
+    case Phase::kDrained: return "drained";
+    case Phase::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+
+const VersionReport* Report::Find(const std::string& version) const {
+  auto it = index.find(version);
+  return it == index.end() ? nullptr : &versions[it->second];
+}
+
 }  // namespace dbos_drain

@@ -46,6 +46,32 @@ struct SchemaShape {
   bool queues_have_application_name = false;   // queues.application_name
   bool queues_have_worker_concurrency = false;
   std::optional<int64_t> migration;            // dbos_migrations.version, when readable
+  // For the retire verdict (retire_policy.h): where a recent start came from, and finish times.
+  bool has_schedule_name = false;              // workflow_status.schedule_name (5.x)
+  bool has_forked_from = false;                // workflow_status.forked_from
+  bool has_completed_at = false;               // workflow_status.completed_at (newer schemas)
+};
+
+// Where a workflow came from, as far as its row shows (workflow_uuid prefix, schedule_name,
+// forked_from, executor_id = '' for a client enqueue).
+enum class IntakeKind { kScheduled, kKafka, kClientEnqueue, kFork, kOther };
+const char* IntakeKindName(IntakeKind kind);  // "scheduled", "kafka", "client_enqueue", "fork", "other"
+std::optional<IntakeKind> ParseIntakeKind(const std::string& name);
+
+// Workflows created within the quiet period (created_at >= as_of - window), grouped.
+struct IntakeGroup {
+  std::optional<std::string> version;  // NULL: enqueued without a version (taken by the latest)
+  std::string name;                    // workflow_status.name ('' when NULL)
+  IntakeKind kind = IntakeKind::kOther;
+  int64_t count = 0;
+  int64_t last_created_at_ms = 0;
+};
+
+// Workflows of a version that finished within the window (completed_at >= as_of - window).
+struct FinishGroup {
+  std::optional<std::string> version;
+  int64_t count = 0;
+  int64_t last_completed_at_ms = 0;
 };
 
 // One group of in-flight workflow_status rows, as the report query returns them.
@@ -90,6 +116,37 @@ struct Snapshot {
   // Whether the server is a hot standby and how far behind, read just before the snapshot
   // (issue 15). Default: a primary.
   StandbyObservation standby;
+  // The retire verdict's inputs, from the same snapshot (a second statement of the transaction).
+  int64_t window_ms = 0;                  // the quiet period the intake and finishes cover
+  std::vector<IntakeGroup> intake;
+  std::vector<FinishGroup> finished;      // empty and finishes_known false on older shapes
+  bool finishes_known = false;            // the shape has completed_at, so finishes were read
+  // application_name of every session of this database visible in pg_stat_activity that
+  // starts with "dbos_transact_" (the TypeScript SDK's pool: dbos_transact_<executor>_<version>).
+  std::vector<std::string> sdk_sessions;
+  bool sessions_visible = false;          // pg_stat_activity was read
+};
+
+// Why a version is not safe to retire: a stable code (README, "Safe to retire") and a message
+// for a person (what, how many, since when, what to do).
+struct Blocker {
+  std::string code;
+  std::string message;
+  bool operator==(const Blocker& o) const { return code == o.code && message == o.message; }
+};
+
+enum class Phase { kLatest, kActive, kDraining, kStuck, kDrained, kUnknown };
+const char* PhaseName(Phase phase);  // "latest", "active", "draining", "stuck", "drained", "unknown"
+inline constexpr Phase kAllPhases[] = {Phase::kLatest, Phase::kActive,  Phase::kDraining,
+                                       Phase::kStuck,  Phase::kDrained, Phase::kUnknown};
+
+// The work of a version that started within the quiet period.
+struct Intake {
+  int64_t window_ms = 0;
+  int64_t started = 0;
+  std::optional<int64_t> last_started_at_ms;
+  std::map<std::string, int64_t> by_name;
+  std::map<std::string, int64_t> by_kind;  // IntakeKindName -> count
 };
 
 // The verdict for one application version.
@@ -108,6 +165,23 @@ struct VersionReport {
   std::map<std::string, StatusCounts> executors;
   int64_t unassigned_in_flight = 0;   // how many of in_flight are NULL-version rows
   std::optional<int64_t> oldest_in_flight_ms;
+  std::optional<int64_t> oldest_in_flight_age_ms;  // as_of - oldest, clamped at 0 (app clocks skew)
+
+  // The retire verdict (retire_policy.h), from the same snapshot.
+  bool safe_to_retire = false;
+  std::vector<Blocker> blockers;      // empty exactly when safe_to_retire
+  Phase phase = Phase::kUnknown;
+  Intake intake;
+  int64_t retire_hold = 1;            // 0 exactly when safe_to_retire
+  std::optional<int64_t> finished_in_window;  // null when the shape has no completed_at
+  std::optional<double> eta_seconds;          // until safe_to_retire, assuming no new starts
+  std::optional<int64_t> last_finished_at_ms; // last completed_at of V within the window
+  std::optional<int64_t> drained_since_ms;    // last finish of V, when drained and within the window
+  // executor -> connected (true/false); absent from the map or connectivity_known false: null.
+  std::map<std::string, bool> executor_connected;
+  std::set<std::string> connected_executors;  // executors of V with a session (TS SDK)
+  bool connectivity_known = false;
+  bool stuck = false;
 };
 
 // Totals for one queue across all versions (for KEDA and metrics).
@@ -132,6 +206,13 @@ struct Report {
   std::map<std::string, QueueReport> queues;
   std::set<std::string> versions_probed;
   bool history_probe_timed_out = false;  // see Snapshot
+  int64_t quiet_period_ms = 0;           // the window the retire verdict used
+  bool intake_read = false;              // the snapshot's intake covered that whole window
+  StatusCounts unassigned_not_queued;    // unassigned minus what sits on a queue
+
+  // The report's own entry for `version`, or null. O(log n).
+  const VersionReport* Find(const std::string& version) const;
+  std::map<std::string, size_t> index;  // version -> position in `versions`
   // A primary, or a standby and its lag; when !replica.fresh no version is drained (issue 15).
   // as_of_ms above is the time the data is from: the read's time minus the lag.
   ReplicaAssessment replica;

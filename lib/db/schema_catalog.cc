@@ -38,6 +38,9 @@ SchemaShape ShapeFromCatalog(const SchemaCatalog& catalog, const std::string& da
   shape.has_queues = catalog.HasColumn("queues", "name") && catalog.HasColumn("queues", "concurrency");
   shape.queues_have_worker_concurrency = catalog.HasColumn("queues", "worker_concurrency");
   shape.queues_have_application_name = catalog.HasColumn("queues", "application_name");
+  shape.has_schedule_name = catalog.HasColumn("workflow_status", "schedule_name");
+  shape.has_forked_from = catalog.HasColumn("workflow_status", "forked_from");
+  shape.has_completed_at = catalog.HasColumn("workflow_status", "completed_at");
   return shape;
 }
 

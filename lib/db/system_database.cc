@@ -11,6 +11,7 @@
 #include "drain_error.h"
 #include "pqxx_failure.h"
 #include "report_query.h"
+#include "retire_query.h"
 #include "report_rows.h"
 #include "report_session.h"
 #include "schema_catalog.h"
@@ -72,6 +73,7 @@ struct SystemDatabase::Impl {
   // snapshot is one more step, called from Read().
   Snapshot NewSnapshot() const;
   void ReadReport(ReadTransaction& txn, Snapshot& snap);
+  void ReadRetireInputs(ReadTransaction& txn, Snapshot& snap);  // retire_query.h
   void ProbeHistory(ReadTransaction& txn, Snapshot& snap, const std::vector<std::string>& probe);
 };
 
@@ -132,6 +134,7 @@ Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
     snap.standby = ReadStandbyObservation(*impl_->conn);
     ReadTransaction txn(*impl_->conn);
     impl_->ReadReport(txn, snap);
+    impl_->ReadRetireInputs(txn, snap);
     impl_->ProbeHistory(txn, snap, VersionsToProbe(snap, probe_versions));
     txn.commit();
     int64_t in_flight_rows = 0;
@@ -185,6 +188,7 @@ void SystemDatabase::Impl::Connect() {
     session.reset();
     SizeSession(EstimateInFlightRows());
     conn->prepare("dbos_drain_probe", BuildHistoryProbeQuery(shape, scoped));
+    conn->prepare("dbos_drain_retire", BuildRetireQuery(shape, scoped));
   } catch (const std::exception& e) {
     Fail(e, during);
   }
@@ -254,6 +258,36 @@ Snapshot SystemDatabase::Impl::NewSnapshot() const {
     }
   }
   return snap;
+}
+
+// The retire verdict's inputs: a second statement of the same transaction (same snapshot, same now()).
+void SystemDatabase::Impl::ReadRetireInputs(ReadTransaction& txn, Snapshot& snap) {
+  const int64_t window_ms = settings.quiet_period.count();
+  pqxx::result rows = scoped ? txn.exec_prepared("dbos_drain_retire", window_ms, *settings.application)
+                             : txn.exec_prepared("dbos_drain_retire", window_ms);
+  snap.window_ms = window_ms;
+  snap.finishes_known = snap.shape.has_completed_at;
+  snap.sessions_visible = true;
+  for (const auto& row : rows) {
+    const std::string kind = row[0].as<std::string>();
+    if (kind == "i") {
+      IntakeGroup g;
+      g.version = Text(row[1]);
+      g.name = row[2].as<std::string>();
+      g.kind = ParseIntakeKind(row[3].as<std::string>()).value_or(IntakeKind::kOther);
+      g.count = row[4].as<int64_t>();
+      g.last_created_at_ms = row[5].as<int64_t>();
+      snap.intake.push_back(std::move(g));
+    } else if (kind == "f") {
+      FinishGroup g;
+      g.version = Text(row[1]);
+      g.count = row[4].as<int64_t>();
+      g.last_completed_at_ms = row[5].as<int64_t>(0);
+      snap.finished.push_back(std::move(g));
+    } else if (kind == "s") {
+      snap.sdk_sessions.push_back(row[2].as<std::string>());
+    }
+  }
 }
 
 void SystemDatabase::Impl::ReadReport(ReadTransaction& txn, Snapshot& snap) {

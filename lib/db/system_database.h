@@ -39,6 +39,8 @@ struct ConnectionSettings {
   std::optional<std::string> application;
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds query_timeout{5000};
+  // The window of the retire verdict's second statement (recent starts and finishes): --quiet-period.
+  std::chrono::milliseconds quiet_period{120000};
 };
 
 class SystemDatabase {

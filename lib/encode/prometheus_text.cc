@@ -127,6 +127,60 @@ void SelfMetrics(Writer& w, const PrometheusInput& in) {
   }
 }
 
+// Issue 12: the retire verdict, from the same report.
+void RetireMetrics(Writer& w, const Report& r) {
+  w.Family("dbos_drain_quiet_period_seconds", "gauge",
+           "--quiet-period: a version is safe to retire only when no workflow of it started within this window.");
+  w.Sample("dbos_drain_quiet_period_seconds", {}, r.quiet_period_ms / 1000.0);
+
+  w.Family("dbos_drain_version_safe_to_retire", "gauge",
+           "1 when the version is safe to retire (known, not latest, not patching, nothing in flight, not stuck, no "
+           "start within the quiet period), else 0.");
+  for (const auto& v : r.versions) {
+    w.Sample("dbos_drain_version_safe_to_retire", {{"version", v.version}}, v.safe_to_retire ? 1 : 0);
+  }
+  w.Family("dbos_drain_version_phase", "gauge",
+           "1 for the version's current phase (latest, active, draining, stuck, drained, unknown), 0 for the others.");
+  for (const auto& v : r.versions) {
+    for (Phase p : kAllPhases) {
+      w.Sample("dbos_drain_version_phase", {{"version", v.version}, {"phase", PhaseName(p)}}, v.phase == p ? 1 : 0);
+    }
+  }
+  w.Family("dbos_drain_version_retire_hold", "gauge",
+           "0 exactly when the version is safe to retire, else in flight + started within the quiet period (at least "
+           "1): the value to scale the version's Deployment on.");
+  for (const auto& v : r.versions) {
+    w.Sample("dbos_drain_version_retire_hold", {{"version", v.version}}, static_cast<double>(v.retire_hold));
+  }
+  w.Family("dbos_drain_version_intake_started_workflows", "gauge",
+           "Workflows of the version created within the quiet period (by created_at, against the database's now()).");
+  for (const auto& v : r.versions) {
+    w.Sample("dbos_drain_version_intake_started_workflows", {{"version", v.version}},
+             static_cast<double>(v.intake.started));
+  }
+  bool any_eta = false;
+  for (const auto& v : r.versions) any_eta = any_eta || v.eta_seconds.has_value();
+  if (any_eta) {
+    w.Family("dbos_drain_version_eta_seconds", "gauge",
+             "Estimated seconds until the version is safe to retire, assuming no new start (absent when unknown).");
+    for (const auto& v : r.versions) {
+      if (v.eta_seconds) w.Sample("dbos_drain_version_eta_seconds", {{"version", v.version}}, *v.eta_seconds);
+    }
+  }
+  bool any_connected = false;
+  for (const auto& v : r.versions) any_connected = any_connected || !v.executor_connected.empty();
+  if (any_connected) {
+    w.Family("dbos_drain_executor_connected", "gauge",
+             "1 when an executor with in-flight work of the version has a database session (TypeScript SDK session "
+             "names), 0 when not; absent when it cannot be told (Python, Go, a custom pool).");
+    for (const auto& v : r.versions) {
+      for (const auto& [executor, connected] : v.executor_connected) {
+        w.Sample("dbos_drain_executor_connected", {{"version", v.version}, {"executor", executor}}, connected ? 1 : 0);
+      }
+    }
+  }
+}
+
 void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
   w.Family("dbos_drain_report_age_seconds", "gauge", "Age of the report the version and queue series come from.");
   w.Sample("dbos_drain_report_age_seconds", {}, age_seconds);
@@ -161,9 +215,11 @@ void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
   w.Family("dbos_drain_version_oldest_in_flight_age_seconds", "gauge",
            "Age of the version's oldest in-flight workflow (by created_at, on the database's clock); 0 when none.");
   for (const auto& v : r.versions) {
-    const double age = v.oldest_in_flight_ms ? std::max<int64_t>(0, r.as_of_ms - *v.oldest_in_flight_ms) / 1000.0 : 0;
+    const double age = v.oldest_in_flight_age_ms ? *v.oldest_in_flight_age_ms / 1000.0 : 0;
     w.Sample("dbos_drain_version_oldest_in_flight_age_seconds", {{"version", v.version}}, age);
   }
+
+  RetireMetrics(w, r);
 
   if (!r.queues.empty()) {
     w.Family("dbos_drain_queue_in_flight_workflows", "gauge",
@@ -195,13 +251,7 @@ void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
   w.Family("dbos_drain_unassigned_workflows", "gauge",
            "Workflows with a NULL application version (enqueued by a client, taken only by the latest version), by "
            "queue (\"\" = not queued) and status.");
-  StatusCounts not_queued = r.unassigned;
-  for (const auto& [queue, counts] : r.unassigned_queues) {
-    not_queued.pending -= counts.pending;
-    not_queued.enqueued -= counts.enqueued;
-    not_queued.delayed -= counts.delayed;
-  }
-  StatusSamples(w, "dbos_drain_unassigned_workflows", {{"queue", ""}}, not_queued);
+  StatusSamples(w, "dbos_drain_unassigned_workflows", {{"queue", ""}}, r.unassigned_not_queued);
   for (const auto& [queue, counts] : r.unassigned_queues) {
     StatusSamples(w, "dbos_drain_unassigned_workflows", {{"queue", queue}}, counts);
   }

@@ -17,6 +17,13 @@
 //   version_drained{version}                            gauge
 //   version_latest{version}                             gauge
 //   version_oldest_in_flight_age_seconds{version}       gauge
+//   quiet_period_seconds                                gauge (issue 12, the retire verdict:)
+//   version_safe_to_retire{version}                     gauge 0/1
+//   version_phase{version,phase}                        gauge, 1 for the current phase, 0 others
+//   version_retire_hold{version}                        gauge
+//   version_intake_started_workflows{version}           gauge
+//   version_eta_seconds{version}                        gauge (absent when unknown)
+//   executor_connected{version,executor}                gauge 0/1 (absent when unknown)
 //   queue_in_flight_workflows{queue,status}             gauge
 //   queue_worker_concurrency{queue}                     gauge (where the queues table has it)
 //   queue_concurrency{queue}                            gauge (where the queues table has it)

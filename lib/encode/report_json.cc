@@ -19,6 +19,24 @@ json CountsMap(const std::map<std::string, StatusCounts>& m) {
 json OptionalString(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
 }  // namespace
 
+json BlockersToJson(const std::vector<Blocker>& blockers) {
+  json out = json::array();
+  for (const auto& b : blockers) out.push_back({{"code", b.code}, {"message", b.message}});
+  return out;
+}
+
+json IntakeToJson(const Intake& in) {
+  json by_name = json::object();
+  for (const auto& [name, n] : in.by_name) by_name[name] = n;
+  json by_kind = json::object();
+  for (const auto& [kind, n] : in.by_kind) by_kind[kind] = n;
+  return json{{"window_seconds", in.window_ms / 1000.0},
+              {"started", in.started},
+              {"last_started_at", in.last_started_at_ms ? json(FormatTimestamp(*in.last_started_at_ms)) : json(nullptr)},
+              {"by_name", by_name},
+              {"by_kind", by_kind}};
+}
+
 json VersionToJson(const VersionReport& v, int64_t as_of_ms) {
   json out{
       {"version", v.version},
@@ -35,10 +53,30 @@ json VersionToJson(const VersionReport& v, int64_t as_of_ms) {
       {"queues", CountsMap(v.queues)},
       {"executors", CountsMap(v.executors)},
       {"unassigned_in_flight", v.unassigned_in_flight},
+      {"safe_to_retire", v.safe_to_retire},
+      {"blockers", BlockersToJson(v.blockers)},
+      {"phase", PhaseName(v.phase)},
+      {"intake", IntakeToJson(v.intake)},
+      {"retire_hold", v.retire_hold},
+      {"finished_in_window", v.finished_in_window ? json(*v.finished_in_window) : json(nullptr)},
+      {"eta_seconds", v.eta_seconds ? json(*v.eta_seconds) : json(nullptr)},
+      {"drained_since", v.drained_since_ms ? json(FormatTimestamp(*v.drained_since_ms)) : json(nullptr)},
   };
+  // Each executor's counts gain `connected`: true, false, or null when it cannot be told.
+  for (auto& [executor, counts] : out["executors"].items()) {
+    auto it = v.executor_connected.find(executor);
+    counts["connected"] = it == v.executor_connected.end() ? json(nullptr) : json(it->second);
+  }
+  if (v.connectivity_known) {
+    out["connected_executors"] = json(std::vector<std::string>(v.connected_executors.begin(), v.connected_executors.end()));
+  } else {
+    out["connected_executors"] = nullptr;
+  }
   if (v.oldest_in_flight_ms) {
     out["oldest_in_flight_at"] = FormatTimestamp(*v.oldest_in_flight_ms);
-    out["oldest_in_flight_age_seconds"] = std::max<int64_t>(0, as_of_ms - *v.oldest_in_flight_ms) / 1000.0;
+    out["oldest_in_flight_age_seconds"] =
+        (v.oldest_in_flight_age_ms ? *v.oldest_in_flight_age_ms : std::max<int64_t>(0, as_of_ms - *v.oldest_in_flight_ms)) /
+        1000.0;
   } else {
     out["oldest_in_flight_at"] = nullptr;
     out["oldest_in_flight_age_seconds"] = nullptr;
@@ -90,6 +128,7 @@ json ReportToJson(const Report& r) {
       {"application_filter_ignored", r.application_filter_ignored},
       {"schema", schema},
       {"latest_version", OptionalString(r.latest_version)},
+      {"quiet_period_seconds", r.quiet_period_ms / 1000.0},
       {"unassigned", unassigned},
       {"versions", versions},
   };

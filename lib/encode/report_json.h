@@ -11,7 +11,12 @@ namespace dbos_drain {
 
 nlohmann::json CountsToJson(const StatusCounts& counts);
 
-// One version's entry. `as_of_ms` dates the oldest-age field.
+nlohmann::json BlockersToJson(const std::vector<Blocker>& blockers);
+nlohmann::json IntakeToJson(const Intake& intake);
+
+// One version's entry: the one encoding of a version, used by GET /v1/versions, /v1/versions/{v},
+// status --json and the Flagger answer's `results`. `as_of_ms` is only a fallback for an entry
+// not built by BuildReport (the oldest age is precomputed there).
 nlohmann::json VersionToJson(const VersionReport& version, int64_t as_of_ms);
 
 // The whole report.

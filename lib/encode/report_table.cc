@@ -5,6 +5,7 @@
 
 #include "duration.h"
 #include "report_json.h"
+#include "retire_policy.h"
 
 namespace dbos_drain {
 namespace {
@@ -18,7 +19,8 @@ std::string Cell(const std::string& s) {
 
 std::string FormatReportTable(const Report& report, const std::vector<VersionReport>& versions) {
   std::vector<std::vector<std::string>> rows;
-  rows.push_back({"VERSION", "LATEST", "PENDING", "ENQUEUED", "DELAYED", "OLDEST", "EXECUTORS", "DRAINED"});
+  rows.push_back({"VERSION", "LATEST", "PENDING", "ENQUEUED", "DELAYED", "OLDEST", "EXECUTORS", "DRAINED", "PHASE",
+                  "RETIRE"});
   for (const auto& v : versions) {
     std::string executors;
     for (const auto& [name, c] : v.executors) {
@@ -31,9 +33,11 @@ std::string FormatReportTable(const Report& report, const std::vector<VersionRep
         std::to_string(v.in_flight.pending),
         std::to_string(v.in_flight.enqueued),
         std::to_string(v.in_flight.delayed),
-        v.oldest_in_flight_ms ? FormatAge(std::max<int64_t>(0, report.as_of_ms - *v.oldest_in_flight_ms)) : "-",
+        v.oldest_in_flight_age_ms ? FormatAge(*v.oldest_in_flight_age_ms) : "-",
         executors.empty() ? "-" : Cell(executors),
         v.drained ? "yes" : (v.known ? "no" : "no (unknown)"),
+        PhaseName(v.phase),
+        v.safe_to_retire ? "safe" : "no",
     });
   }
   std::vector<size_t> width(rows[0].size(), 0);
@@ -52,6 +56,14 @@ std::string FormatReportTable(const Report& report, const std::vector<VersionRep
     out << "\nunassigned (NULL version, taken only by the latest version"
         << (report.latest_version ? " " + Cell(*report.latest_version) : std::string()) << "): "
         << report.unassigned.total() << " in flight\n";
+  }
+  // One blockers line per version that is not safe to retire (the codes with their counts).
+  bool blocked = false;
+  for (const auto& v : versions) {
+    if (v.safe_to_retire) continue;
+    if (!blocked) out << '\n';
+    blocked = true;
+    out << Cell(RetireLine(v, report.as_of_ms, report.quiet_period_ms)) << '\n';
   }
   for (const auto& v : versions) {
     if (v.reason) out << "\n" << Cell(v.version) << ": " << Cell(*v.reason) << '\n';

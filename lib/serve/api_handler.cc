@@ -36,8 +36,7 @@ HttpResponse DatabaseErrorResponse(const DrainError& error) {
 }
 
 std::string WithAge(const std::string& json_object, const CachedReport& report) {
-  const double age =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - report.fetched_at).count();
+  const double age = report.AgeSeconds();
   char buf[48];
   std::snprintf(buf, sizeof buf, ",\"age_seconds\":%.3f}", age);
   std::string out = json_object;

@@ -1,5 +1,5 @@
 // POST /v1/flagger/confirm-promotion: Flagger's confirm-promotion webhook. Holds the promotion
-// (any status > 202) until the versions the canary replaces have drained. The rules live in
+// (any status > 202) until the versions the canary replaces are safe to retire. The rules live in
 // serve/flagger_gate.h; this file reads the report, logs the decision and answers.
 #include "api.h"
 #include "flagger_gate.h"
@@ -51,9 +51,7 @@ HttpResponse ServeFlaggerConfirmPromotion(const ApiContext& ctx, const HttpReque
   if (auto* e = std::get_if<GateError>(&selected)) return Refuse(ctx, *e, &payload);
   const GateSelection& selection = std::get<GateSelection>(selected);
   GateVerdict verdict = DecideGate(selection, cached.report, ctx.policy);
-  const double age =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - cached.fetched_at).count();
-  GateAnswer answer = GateBody(payload, selection, verdict, cached.report, age);
+  GateAnswer answer = GateBody(payload, selection, verdict, cached.report, cached.AgeSeconds());
 
   ctx.log.Info("flagger confirm-promotion",
                {{"canary", payload.Canary()},
@@ -62,9 +60,10 @@ HttpResponse ServeFlaggerConfirmPromotion(const ApiContext& ctx, const HttpReque
                 {"selection", selection.all_but_latest ? "all_but_latest" : "metadata.version"},
                 {"versions", selection.versions},
                 {"latest_version", selection.latest ? nlohmann::json(*selection.latest) : nlohmann::json(nullptr)},
-                {"verdict", verdict.drained ? "drained" : "not_drained"},
+                {"verdict", verdict.safe_to_retire ? "safe_to_retire" : "not_safe_to_retire"},
+                {"drained", verdict.drained},
                 {"status", answer.status},
-                {"summary", verdict.summary},
+                {"summary", OneLine(verdict.summary)},
                 {"as_of", FormatTimestamp(cached.report.as_of_ms)}});
 
   HttpResponse r;

@@ -75,23 +75,6 @@ std::optional<GateError> ParseVersions(const std::string& text, std::vector<std:
   return std::nullopt;
 }
 
-json ResultJson(const VersionReport& v, int64_t as_of_ms) {
-  json r{{"version", v.version},
-         {"known", v.known},
-         {"latest", v.latest},
-         {"drained", v.drained},
-         {"summary", SummaryLine(v, as_of_ms)},
-         {"reason", v.reason ? json(*v.reason) : json(nullptr)},
-         {"in_flight", CountsToJson(v.in_flight)},
-         {"unassigned_enqueued", v.unassigned_in_flight}};
-  if (v.oldest_in_flight_ms) {
-    r["oldest_in_flight_age_seconds"] = std::max<int64_t>(0, as_of_ms - *v.oldest_in_flight_ms) / 1000.0;
-  } else {
-    r["oldest_in_flight_age_seconds"] = nullptr;
-  }
-  return r;
-}
-
 }  // namespace
 
 std::string GatePayload::Canary() const {
@@ -203,49 +186,18 @@ std::variant<GateSelection, GateError> SelectGateVersions(const GatePayload& pay
   return s;
 }
 
-GateVerdict DecideGate(const GateSelection& selection, const Report& report, const PolicyOptions& policy) {
-  GateVerdict verdict;
-  verdict.drained = true;
-  std::vector<std::string> blocking;
-  size_t not_drained = 0;
-  for (const auto& name : selection.versions) {
-    VersionReport v = FindVersion(report, name, policy);
-    if (!v.drained) {
-      verdict.drained = false;
-      if (++not_drained <= kMaxSummaryVersions) blocking.push_back(SummaryLine(v, report.as_of_ms));
-    }
-    verdict.versions.push_back(std::move(v));
-  }
-  std::string summary;
-  if (!verdict.drained) {
-    for (const auto& line : blocking) summary += (summary.empty() ? "" : "; ") + line;
-    if (not_drained > blocking.size()) {
-      summary += "; and " + std::to_string(not_drained - blocking.size()) + " more versions not drained";
-    }
-  } else if (verdict.versions.empty()) {
-    summary = "nothing to drain: " + (selection.latest ? *selection.latest : std::string("?")) +
-              " is the latest version and no other version is known";
-  } else if (verdict.versions.size() == 1) {
-    summary = SummaryLine(verdict.versions.front(), report.as_of_ms);
-  } else {
-    std::string names;
-    for (const auto& v : verdict.versions) names += (names.empty() ? "" : ", ") + v.version;
-    summary = names + " drained: nothing in flight";
-  }
-  verdict.summary = OneLine(summary);
-  return verdict;
-}
-
 GateAnswer GateBody(const GatePayload& payload, const GateSelection& selection, const GateVerdict& verdict,
                     const Report& report, double age_seconds) {
   json versions = json::array();
   json results = json::array();
   for (const auto& v : verdict.versions) {
     versions.push_back(v.version);
-    results.push_back(ResultJson(v, report.as_of_ms));
+    results.push_back(VersionToJson(v, report.as_of_ms));
   }
-  json doc{{"drained", verdict.drained},
-           {"message", verdict.summary},
+  const std::string summary = OneLine(verdict.summary);
+  json doc{{"safe_to_retire", verdict.safe_to_retire},
+           {"drained", verdict.drained},
+           {"message", summary},
            {"versions", versions},
            {"selection", selection.all_but_latest ? "all_but_latest" : "metadata.version"},
            {"latest_version", selection.latest ? json(*selection.latest) : json(nullptr)},
@@ -255,14 +207,14 @@ GateAnswer GateBody(const GatePayload& payload, const GateSelection& selection, 
            {"as_of", FormatTimestamp(report.as_of_ms)},
            {"age_seconds", std::round(age_seconds * 1000.0) / 1000.0}};
   GateAnswer a;
-  if (verdict.drained) {
+  if (verdict.safe_to_retire) {
     a.status = 200;
     a.content_type = "application/json";
     a.body = DumpJson(doc);
   } else {
     a.status = 409;
     a.content_type = "text/plain; charset=utf-8";
-    a.body = verdict.summary + "\n" + DumpJson(doc) + "\n";
+    a.body = summary + "\n" + DumpJson(doc) + "\n";
   }
   return a;
 }

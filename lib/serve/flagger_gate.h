@@ -1,5 +1,5 @@
 // Flagger's confirm-promotion gate, as pure functions: the POSTed payload in, which versions must
-// have drained, the verdict and the answer's body out. No I/O: serve/flagger_endpoint.cc reads
+// be safe to retire, the answer's body out (the verdict itself: core/promotion_gate.h). No I/O: serve/flagger_endpoint.cc reads
 // the report from the cache, logs, and calls these in order:
 //
 //   ParseGateRequest -> CheckGateApplication -> (report) -> SelectGateVersions -> DecideGate
@@ -16,7 +16,7 @@
 //    (once, when the phase becomes WaitingPromotion) and DROPS the response body. So the
 //    body's summary line is for people calling the route by hand and for dbos-drain's own log.
 //
-// Statuses: 200 drained; 409 not drained; 400 malformed JSON or wrong types; 413 body over
+// Statuses: 200 every selected version safe to retire; 409 not; 400 malformed JSON or wrong types; 413 body over
 // 64 KiB; 415 not application/json; 422 cannot tell which versions (no metadata.version and no
 // latest registered version, or metadata.application is not the application this server
 // serves); 503 (decided by the caller) when the database is unreadable.
@@ -31,13 +31,13 @@
 
 #include "drain_policy.h"
 #include "model.h"
+#include "promotion_gate.h"
 #include "text_format.h"  // OneLine
 
 namespace dbos_drain {
 
 inline constexpr size_t kMaxGateBodyBytes = 64 * 1024;
 inline constexpr size_t kMaxGateVersions = 100;  // entries in metadata.version
-inline constexpr size_t kMaxSummaryVersions = 5; // not-drained versions named on the summary line
 
 // A refusal before any verdict: HTTP status, error code (docs/report-format.md) and a message
 // that says what is wrong.
@@ -77,26 +77,12 @@ std::variant<GatePayload, GateError> ParseGateRequest(const std::string& content
 std::optional<GateError> CheckGateApplication(const GatePayload& payload,
                                               const std::optional<std::string>& server_application);
 
-// Which versions must have drained.
-struct GateSelection {
-  std::vector<std::string> versions;
-  bool all_but_latest = false;              // no metadata.version: every version but the latest
-  std::optional<std::string> latest;        // the report's latest version
-};
-
 // metadata.version when given; otherwise every version in the report except the latest one
 // registered in application_versions. 422 when there is no such table, or nothing registered.
 std::variant<GateSelection, GateError> SelectGateVersions(const GatePayload& payload, const Report& report);
 
-struct GateVerdict {
-  bool drained = false;
-  std::vector<VersionReport> versions;  // one per selected version, in selection order
-  std::string summary;                  // one line, for people (no control characters)
-};
-
-// Drained when every selected version is drained (an unknown version is not, unless
-// --unknown-version=drained). NULL-version rows only count toward the latest version.
-GateVerdict DecideGate(const GateSelection& selection, const Report& report, const PolicyOptions& policy);
+// The verdict: DecideGate in core/promotion_gate.h (promote only when every selected version is
+// safe to retire).
 
 // The HTTP answer for a verdict.
 struct GateAnswer {
@@ -105,9 +91,10 @@ struct GateAnswer {
   std::string body;
 };
 
-// 200: application/json, {"drained":true,"message":...,"versions":[...],...}.
-// 409: text/plain; charset=utf-8, line 1 the summary, line 2 the same JSON object with
-//      "drained":false. `age_seconds`: how old the report is.
+// 200: application/json, {"safe_to_retire":true,"drained":true,"message":...,"versions":[...],
+//      "results":[<the version entry of GET /v1/versions/{version}>...],...}.
+// 409: text/plain; charset=utf-8, line 1 the summary (naming each version's blockers), line 2
+//      the same JSON object with "safe_to_retire":false. `age_seconds`: how old the report is.
 GateAnswer GateBody(const GatePayload& payload, const GateSelection& selection, const GateVerdict& verdict,
                     const Report& report, double age_seconds);
 

@@ -29,8 +29,9 @@ HttpResponse ServeMetrics(const ApiContext& ctx, const Route&) {
   in.report_database_seconds_total = seconds(ctx.cache.read_time_total());
   if (result.report) {
     in.report = &result.report->report;
-    const auto age = std::chrono::steady_clock::now() - result.report->fetched_at;
-    in.report_age_seconds = std::chrono::duration<double>(age).count();
+    const auto now = std::chrono::steady_clock::now();
+    const auto age = now - result.report->fetched_at;
+    in.report_age_seconds = result.report->AgeSeconds(now);
     // Up when the last read succeeded. A report younger than the refresh interval is the
     // newest read's result (no read starts before then), even if the read observer that sets
     // service.database_up has not run yet.

@@ -59,6 +59,11 @@ struct CachedReport {
   std::chrono::milliseconds staleness_bound{0};
   std::string report_json;  // the full report, without age_seconds (callers splice it in)
   std::map<std::string, std::string> version_json;  // per version entry + as_of, without age_seconds
+
+  // Seconds since the report was read (the one definition of a report's age).
+  double AgeSeconds(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now()) const {
+    return std::chrono::duration<double>(now - fetched_at).count();
+  }
 };
 
 class ReportCache {

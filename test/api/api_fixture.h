@@ -30,6 +30,7 @@ inline Snapshot SampleSnapshot() {
   s.shape.has_delay_until = true;
   s.shape.queues_have_worker_concurrency = true;
   s.as_of_ms = kNow;
+  s.window_ms = 120'000;  // the default --quiet-period, as SystemDatabase reads it
   s.registered = {{"v1", kNow - 7'200'000, kNow - 7'200'000}, {"v2", kNow - 3'600'000, kNow - 3'600'000}};
   s.queues = {{"tasks", std::nullopt, 2}};
   InFlightGroup pending;
@@ -46,6 +47,14 @@ inline Snapshot SampleSnapshot() {
   return s;
 }
 
+// The same, with v1's work finished long ago: v1 (old, nothing in flight, no start within the quiet
+// period) is safe to retire; v2 is the latest, which never is.
+inline Snapshot RetirableSnapshot() {
+  Snapshot s = SampleSnapshot();
+  s.groups.clear();
+  return s;
+}
+
 class Api {
  public:
   struct Config {
@@ -53,10 +62,12 @@ class Api {
     std::chrono::milliseconds max_staleness{std::chrono::hours(2)};
     std::optional<std::string> application;
     std::function<bool(const std::string&)> authorize;
+    std::optional<Snapshot> snapshot;  // what reads return; SampleSnapshot() when unset
   };
 
   Api() : Api(Config()) {}
   explicit Api(Config config) : log_(Logger::Format::kJson, LogLevel::kError) {
+    if (config.snapshot) snapshot_ = *config.snapshot;
     ReportCache::Options o;
     o.refresh = config.refresh;
     o.max_staleness = config.max_staleness;

@@ -242,12 +242,16 @@ TEST_CASE("api: an unreadable database is 503 with Retry-After on every report r
 
 TEST_CASE("api: Flagger confirm-promotion bodies", "[api][flagger]") {
   Api api;
-  SECTION("a drained version: 200 JSON") {
-    auto r = api.Flagger(Payload("v2"));
+  SECTION("a version safe to retire: 200 JSON") {
+    Api::Config config;
+    config.snapshot = RetirableSnapshot();
+    Api retirable(config);
+    auto r = retirable.Flagger(Payload("v1"));
     CHECK(r.status == 200);
     json doc = Body(r);
+    CHECK(doc.at("safe_to_retire") == true);
     CHECK(doc.at("drained") == true);
-    CHECK(doc.at("versions") == json::array({"v2"}));
+    CHECK(doc.at("versions") == json::array({"v1"}));
     CHECK(doc.at("selection") == "metadata.version");
     CHECK(doc.at("canary").at("name") == "podinfo");
   }
@@ -260,6 +264,15 @@ TEST_CASE("api: Flagger confirm-promotion bodies", "[api][flagger]") {
     CHECK_THAT(r.body.substr(0, nl), Catch::Contains("v1"));
     json doc = json::parse(r.body.substr(nl + 1));
     CHECK(doc.at("drained") == false);
+    CHECK(doc.at("safe_to_retire") == false);
+  }
+  SECTION("the latest version, drained, is never safe to retire: 409") {
+    auto r = api.Flagger(Payload("v2"));
+    CHECK(r.status == 409);
+    CHECK_THAT(r.body, Catch::StartsWith("v2 not safe to retire: latest"));
+    json doc = json::parse(r.body.substr(r.body.find('\n') + 1));
+    CHECK(doc.at("drained") == true);
+    CHECK(doc.at("safe_to_retire") == false);
   }
   SECTION("no metadata.version: every version but the latest") {
     auto r = api.Flagger(R"({"name":"podinfo","namespace":"test","phase":"Progressing","checksum":"x"})");
@@ -284,8 +297,9 @@ TEST_CASE("api: Flagger confirm-promotion bodies", "[api][flagger]") {
 TEST_CASE("api: Flagger metadata.application must match --application", "[api][flagger]") {
   Api::Config config;
   config.application = "shop";
+  config.snapshot = RetirableSnapshot();
   Api api(config);
-  CHECK(api.Flagger(R"({"metadata":{"version":"v2","application":"shop"}})").status == 200);
+  CHECK(api.Flagger(R"({"metadata":{"version":"v1","application":"shop"}})").status == 200);
   CheckError(api.Flagger(R"({"metadata":{"version":"v2","application":"other"}})"), 422, "unprocessable");
 }
 
@@ -298,6 +312,7 @@ TEST_CASE("api: bearer auth protects the report routes only", "[api][auth]") {
   AuthToken token(path);
   Api::Config config;
   config.authorize = [&token](const std::string& header) { return token.Check(header); };
+  config.snapshot = RetirableSnapshot();
   Api api(config);
   for (std::string target : {"/v1/versions", "/v1/versions/v1", "/v1/queues/tasks", "/metrics"}) {
     INFO(target);
@@ -312,7 +327,7 @@ TEST_CASE("api: bearer auth protects the report routes only", "[api][auth]") {
   // Probes and Flagger (which cannot send headers) stay open; so do 404s and 405s.
   CHECK(api.Get("/healthz").status == 200);
   CHECK(api.Get("/readyz").status == 200);
-  CHECK(api.Flagger(Payload("v2")).status == 200);
+  CHECK(api.Flagger(Payload("v1")).status == 200);
   CHECK(api.Get("/nope").status == 404);
   CHECK(api.Call("POST", "/v1/versions").status == 405);
   std::remove(path);

@@ -47,10 +47,10 @@ TEST_CASE("status --json on the crashed-v1-v2 database reports v1 and v2 as the 
   CHECK(v2.at("in_flight").at("total") == 1);
 }
 
-TEST_CASE("status exits 1 when a named version is not drained, 0 when all are", "[cli][status]") {
+TEST_CASE("status exits 1 when a named version is not safe to retire, 0 when all are", "[cli][status]") {
   TestDatabase db("snapshot-crashed-v1-v2.sql");
-  db.InsertVersion("v0", 1795677700000);  // registered earlier, every workflow finished
-  db.InsertWorkflows(2, Workflow("SUCCESS").Version("v0"));
+  db.InsertVersion("v0", 1795677700000);  // registered earlier, every workflow finished long ago
+  db.InsertWorkflows(2, Workflow("SUCCESS").Version("v0").CreatedAgo(hours(1)));
 
   ProcessResult v1 = RunDrain(Args({"status", "v1"}, db));
   INFO(v1.Describe());
@@ -73,12 +73,14 @@ TEST_CASE("status exits 1 when a named version is not drained, 0 when all are", 
   CHECK(ParseTable(v0.out).at(0)["DRAINED"] == "yes");
   CHECK(RunDrain(Args({"status", "v0", "v1"}, db)).exit_code == 1);
 
-  // The verdict follows the database: finish v1's work and it drains.
+  // The verdict follows the database: finish v1's work and it drains (v1's rows, from the SDK
+  // snapshot, were started long ago, so no recent intake holds it).
   db.Exec("UPDATE dbos.workflow_status SET status = 'SUCCESS' WHERE application_version = 'v1'");
   ProcessResult after = RunDrain(Args({"status", "v0", "v1", "--json"}, db));
   INFO(after.Describe());
   CHECK(after.exit_code == 0);
   CHECK(VersionIn(ParseJson(after), "v1").at("drained") == true);
+  CHECK(VersionIn(ParseJson(after), "v1").at("safe_to_retire") == true);
 }
 
 TEST_CASE("the table shows the documented columns", "[cli][status]") {
@@ -95,12 +97,14 @@ TEST_CASE("the table shows the documented columns", "[cli][status]") {
   REQUIRE(r.exit_code == 0);
   auto lines = Lines(r.out);
   REQUIRE_FALSE(lines.empty());
-  CHECK(std::regex_match(lines[0], std::regex("VERSION +LATEST +PENDING +ENQUEUED +DELAYED +OLDEST +EXECUTORS +DRAINED")));
+  CHECK(std::regex_match(lines[0],
+                         std::regex("VERSION +LATEST +PENDING +ENQUEUED +DELAYED +OLDEST +EXECUTORS +DRAINED +PHASE +RETIRE")));
   auto rows = ParseTable(r.out);
   REQUIRE(rows.size() == 2);
   CHECK(rows[0] == std::map<std::string, std::string>{{"VERSION", "v1"}, {"LATEST", "-"}, {"PENDING", "3"},
                                                       {"ENQUEUED", "4"}, {"DELAYED", "0"}, {"OLDEST", "2h 5m"},
-                                                      {"EXECUTORS", "pod-a,pod-b"}, {"DRAINED", "no"}});
+                                                      {"EXECUTORS", "pod-a,pod-b"}, {"DRAINED", "no"},
+                                                      {"PHASE", "active"}, {"RETIRE", "no"}});
   CHECK(rows[1]["VERSION"] == "v2");
   CHECK(rows[1]["LATEST"] == "yes");
   CHECK(rows[1]["ENQUEUED"] == "1");  // the client-enqueued row counts toward the latest version
@@ -113,7 +117,7 @@ TEST_CASE("the table shows the documented columns", "[cli][status]") {
 
 TEST_CASE("an unknown version is not drained unless --unknown-version=drained", "[cli][status]") {
   TestDatabase db("schema-ts-3x.sql");
-  db.InsertWorkflows(2, Workflow("SUCCESS").Version("v0"));
+  db.InsertWorkflows(2, Workflow("SUCCESS").Version("v0").CreatedAgo(hours(1)));
 
   ProcessResult known = RunDrain(Args({"status", "v0"}, db));
   INFO(known.Describe());
@@ -136,8 +140,10 @@ TEST_CASE("an unknown version is not drained unless --unknown-version=drained", 
 
   ProcessResult let_through = RunDrain(Args({"status", "v0-typo", "--unknown-version=drained", "--json"}, db));
   INFO(let_through.Describe());
-  CHECK(let_through.exit_code == 0);
+  // `drained` is let through; an unknown version is never safe to retire, so the exit is 1.
+  CHECK(let_through.exit_code == 1);
   CHECK(VersionIn(ParseJson(let_through), "v0-typo").at("drained") == true);
+  CHECK(VersionIn(ParseJson(let_through), "v0-typo").at("safe_to_retire") == false);
 }
 
 TEST_CASE("--application scopes the counts, and is ignored with a warning on old schemas", "[cli][status]") {

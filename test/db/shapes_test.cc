@@ -63,7 +63,7 @@ TEST_CASE("in-flight rows are counted by status, queue and executor in every sha
       // Finished rows never count, whatever the SDK generation called them.
       for (const char* done : {"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED", "RETRIES_EXCEEDED"}) {
         db.InsertWorkflow(Workflow(done).Version("v1").Queue("tasks").Executor("pod-a"));
-        db.InsertWorkflow(Workflow(done).Version("v3").Executor("pod-z"));
+        db.InsertWorkflow(Workflow(done).Version("v3").Executor("pod-z").CreatedAgo(std::chrono::hours(1)));
       }
 
       Report r = ReadReport(db);
@@ -164,8 +164,8 @@ TEST_CASE("the history probe makes a version with only finished rows known", "[d
   for (const char* fixture : {"schema-ts-3x.sql", "schema-newest.sql"}) {
     DYNAMIC_SECTION(fixture) {
       TestDatabase db(fixture);
-      db.InsertWorkflows(3, Workflow("SUCCESS").Version("v0"));
-      db.InsertWorkflow(Workflow("ERROR").Version("v0"));
+      db.InsertWorkflows(3, Workflow("SUCCESS").Version("v0").CreatedAgo(std::chrono::hours(1)));
+      db.InsertWorkflow(Workflow("ERROR").Version("v0").CreatedAgo(std::chrono::hours(1)));
       db.InsertWorkflow(Workflow("PENDING").Version("v1"));
 
       SystemDatabase reader(SettingsFor(db));

@@ -46,8 +46,8 @@ TEST_CASE("flagger http: a named version, not drained then drained", "[flagger][
   db.InsertVersion("v2", AgoMs(1min));
   db.InsertQueue("tasks", 10, 2);
   auto pending = db.InsertWorkflows(3, Workflow("PENDING").Version("v1").Executor("worker-v1").CreatedAgo(2h + 5min + 10s));
-  auto enqueued = db.InsertWorkflows(4, Workflow("ENQUEUED").Version("v1").Queue("tasks").CreatedAgo(1min));
-  db.InsertWorkflows(2, Workflow("SUCCESS").Version("v1"));
+  auto enqueued = db.InsertWorkflows(4, Workflow("ENQUEUED").Version("v1").Queue("tasks").CreatedAgo(10min));
+  db.InsertWorkflows(2, Workflow("SUCCESS").Version("v1").CreatedAgo(1h));
   db.InsertWorkflows(1, Workflow("PENDING").Version("v2").CreatedAgo(1h + 20s));
   DrainService server(Config(db));
 
@@ -55,7 +55,7 @@ TEST_CASE("flagger http: a named version, not drained then drained", "[flagger][
   INFO(r.body);
   CHECK(r.status == 409);
   CHECK(r.Header("content-type") == "text/plain; charset=utf-8");
-  CHECK(FirstLine(r) == "v1 not drained: 3 pending, 4 enqueued (tasks), oldest 2h 5m");
+  CHECK(FirstLine(r) == "v1 not safe to retire: in_flight (3 pending, 4 enqueued (tasks), oldest 2h 5m)");
   json doc = SecondLineJson(r);
   CHECK(doc["drained"] == false);
   CHECK(doc["versions"] == json::array({"v1"}));
@@ -64,7 +64,7 @@ TEST_CASE("flagger http: a named version, not drained then drained", "[flagger][
   CHECK(doc["canary"]["checksum"] == "6c5d8f9b7");
 
   // The decision is logged with the canary, checksum, versions and verdict.
-  CHECK(testing::WaitUntil([&] { return server.Stderr().find("\"verdict\":\"not_drained\"") != std::string::npos; }, 5s));
+  CHECK(testing::WaitUntil([&] { return server.Stderr().find("\"verdict\":\"not_safe_to_retire\"") != std::string::npos; }, 5s));
   const std::string log = server.Stderr();
   CHECK(log.find("\"msg\":\"flagger confirm-promotion\"") != std::string::npos);
   CHECK(log.find("\"canary\":\"test/podinfo\"") != std::string::npos);
@@ -82,18 +82,18 @@ TEST_CASE("flagger http: a named version, not drained then drained", "[flagger][
   json done = json::parse(ok.body);
   CHECK(done["drained"] == true);
   CHECK(done["versions"] == json::array({"v1"}));
-  CHECK(done["message"] == "v1 drained: nothing in flight");
-  CHECK(testing::WaitUntil([&] { return server.Stderr().find("\"verdict\":\"drained\"") != std::string::npos; }, 5s));
+  CHECK(done["message"] == "v1 safe to retire: nothing in flight, no start in the last 2m");
+  CHECK(testing::WaitUntil([&] { return server.Stderr().find("\"verdict\":\"safe_to_retire\"") != std::string::npos; }, 5s));
 
   // A comma-separated list: both must be drained; v2 still has work.
   HttpReply both = server.Post(kRoute, FlaggerPayload({{"version", "v1, v2"}}));
   CHECK(both.status == 409);
-  CHECK(FirstLine(both) == "v2 not drained: 1 pending, oldest 1h");
+  CHECK(FirstLine(both) == "v2 not safe to retire: latest, in_flight (1 pending, oldest 1h)");
 
   // A version nobody ever ran holds the gate (a typo must not promote).
   HttpReply typo = server.Post(kRoute, FlaggerPayload({{"version", "v1.0-typo"}}));
   CHECK(typo.status == 409);
-  CHECK_THAT(FirstLine(typo), Catch::StartsWith("v1.0-typo not drained: version \"v1.0-typo\" is unknown"));
+  CHECK_THAT(FirstLine(typo), Catch::StartsWith("v1.0-typo not safe to retire: unknown_version (\"v1.0-typo\" is unknown)"));
 }
 
 TEST_CASE("flagger http: all but latest, two versions", "[flagger][http]") {
@@ -102,7 +102,7 @@ TEST_CASE("flagger http: all but latest, two versions", "[flagger][http]") {
   db.InsertVersion("v2", AgoMs(5min));
   // The canary's own work never holds its promotion.
   db.InsertWorkflows(5, Workflow("PENDING").Version("v2"));
-  db.InsertWorkflows(3, Workflow("SUCCESS").Version("v1"));
+  db.InsertWorkflows(3, Workflow("SUCCESS").Version("v1").CreatedAgo(1h));
   DrainService server(Config(db));
 
   HttpReply r = server.Post(kRoute, FlaggerPayload());
@@ -119,7 +119,7 @@ TEST_CASE("flagger http: all but latest, two versions", "[flagger][http]") {
   HttpReply held = PollUntil([&] { return server.Post(kRoute, FlaggerPayload()); },
                              [](const HttpReply& x) { return x.status == 409; });
   CHECK(held.status == 409);
-  CHECK(FirstLine(held) == "v1 not drained: 1 pending, oldest 1h 30m");
+  CHECK(FirstLine(held) == "v1 not safe to retire: in_flight (1 pending, oldest 1h 30m)");
 }
 
 TEST_CASE("flagger http: all but latest, three versions", "[flagger][http]") {
@@ -127,7 +127,7 @@ TEST_CASE("flagger http: all but latest, three versions", "[flagger][http]") {
   db.InsertVersion("v1", AgoMs(3h));
   db.InsertVersion("v2", AgoMs(2h));
   db.InsertVersion("v3", AgoMs(10min));
-  db.InsertWorkflows(2, Workflow("SUCCESS").Version("v1"));
+  db.InsertWorkflows(2, Workflow("SUCCESS").Version("v1").CreatedAgo(1h));
   auto v2 = db.InsertWorkflows(2, Workflow("ENQUEUED").Version("v2").Queue("emails").CreatedAgo(3h + 3min + 20s));
   db.InsertWorkflows(4, Workflow("PENDING").Version("v3"));
   DrainService server(Config(db));
@@ -135,7 +135,7 @@ TEST_CASE("flagger http: all but latest, three versions", "[flagger][http]") {
   HttpReply r = server.Post(kRoute, FlaggerPayload());
   INFO(r.body);
   CHECK(r.status == 409);
-  CHECK(FirstLine(r) == "v2 not drained: 2 enqueued (emails), oldest 3h 3m");
+  CHECK(FirstLine(r) == "v2 not safe to retire: in_flight (2 enqueued (emails), oldest 3h 3m)");
   json doc = SecondLineJson(r);
   CHECK(doc["versions"] == json::array({"v1", "v2"}));
   CHECK(doc["latest_version"] == "v3");
@@ -161,7 +161,7 @@ TEST_CASE("flagger http: NULL-version enqueued rows do not block the old version
   CHECK(server.Post(kRoute, FlaggerPayload({{"version", "v1"}})).status == 200);
   HttpReply latest = server.Post(kRoute, FlaggerPayload({{"version", "v2"}}));
   CHECK(latest.status == 409);
-  CHECK_THAT(FirstLine(latest), Catch::StartsWith("v2 not drained: 5 enqueued (tasks)"));
+  CHECK_THAT(FirstLine(latest), Catch::StartsWith("v2 not safe to retire: latest, in_flight (5 enqueued (tasks)"));
 }
 
 TEST_CASE("flagger http: scoped by --application; metadata.application must match", "[flagger][http]") {
@@ -278,7 +278,7 @@ TEST_CASE("flagger http: 422 when the versions cannot be told", "[flagger][http]
     // Naming the version works on that schema.
     HttpReply named = server.Post(kRoute, FlaggerPayload({{"version", "v1"}}));
     CHECK(named.status == 409);
-    CHECK(FirstLine(named) == "v1 not drained: 1 pending, oldest 1h");
+    CHECK(FirstLine(named) == "v1 not safe to retire: in_flight (1 pending, oldest 1h)");
   }
   SECTION("nothing registered yet") {
     TestDatabase db;
@@ -319,7 +319,7 @@ TEST_CASE("flagger http: hostile version names stay on the first line", "[flagge
     INFO(r.body);
     CHECK(r.status == 409);
     CHECK(std::count(r.body.begin(), r.body.end(), '\n') == 2);
-    CHECK(FirstLine(r) == "v\"1\\nHTTP/1.1 200 OK\\\\ ü not drained: 1 enqueued (q\\n\"x\"), oldest 2h");
+    CHECK(FirstLine(r) == "v\"1\\nHTTP/1.1 200 OK\\\\ ü not safe to retire: in_flight (1 enqueued (q\\n\"x\"), oldest 2h)");
     CHECK(SecondLineJson(r)["versions"] == json::array({hostile}));
   }
 }

@@ -402,6 +402,9 @@ TEST_CASE("examples/argo/analysis-template.yaml matches the live API", "[service
   REQUIRE(metrics.size() >= 2);  // the AnalysisTemplate and its ClusterAnalysisTemplate twin
 
   TwoVersions fx;
+  // v0: an old version whose last workflow finished an hour ago: safe to retire.
+  fx.db.InsertVersion("v0", AgoMs(std::chrono::hours(3)));
+  fx.db.InsertWorkflow(Workflow("SUCCESS").Version("v0").CreatedAgo(std::chrono::hours(1)));
   DrainService svc(Config(fx.db.url()));
   for (const auto& m : metrics) {
     INFO("url: " << m.url << "  successCondition: " << m.success_condition << "  jsonPath: " << m.json_path);
@@ -426,7 +429,9 @@ TEST_CASE("examples/argo/analysis-template.yaml matches the live API", "[service
       REQUIRE(j.at(field).is_boolean());
       return j.at(field).get<bool>();
     };
-    CHECK(measure("v2") == true);         // drained: the condition holds
+    CHECK(field == "safe_to_retire");     // the gate follows the retire verdict, not the raw count
+    CHECK(measure("v0") == true);         // safe to retire: the condition holds
+    CHECK(measure("v2") == false);        // the latest version (drained, but never retirable)
     CHECK(measure("v1") == false);        // in flight: it does not
     CHECK(measure("v-unknown") == false); // unknown: it does not
   }

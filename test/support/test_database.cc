@@ -225,6 +225,14 @@ std::string TestDatabase::InsertWorkflow(const Workflow& w) const {
     columns += ", delay_until_epoch_ms";
     values += ", " + std::to_string(*w.delay_until_ms);
   }
+  if (w.completed_at_ms) {
+    columns += ", completed_at";
+    values += ", " + std::to_string(*w.completed_at_ms);
+  }
+  if (w.forked_from) {
+    columns += ", forked_from";
+    values += ", " + Literal(w.forked_from);
+  }
   Exec("INSERT INTO " + Table("workflow_status") + " (" + columns + ") VALUES (" + values + ")");
   return id;
 }
@@ -268,6 +276,12 @@ void TestDatabase::InsertStep(const Step& s) const {
 void TestDatabase::SetStatus(const std::string& workflow_id, const std::string& status) const {
   Exec("UPDATE " + Table("workflow_status") + " SET status = " + Literal(status) +
        ", updated_at = (extract(epoch FROM now()) * 1000)::bigint WHERE workflow_uuid = " + Literal(workflow_id));
+}
+
+void TestDatabase::Finish(const std::string& workflow_id, const std::string& status) const {
+  Exec("UPDATE " + Table("workflow_status") + " SET status = " + Literal(status) +
+       ", updated_at = (extract(epoch FROM now()) * 1000)::bigint"
+       ", completed_at = (extract(epoch FROM now()) * 1000)::bigint WHERE workflow_uuid = " + Literal(workflow_id));
 }
 
 void TestDatabase::InsertVersion(const std::string& name, int64_t version_timestamp_ms,

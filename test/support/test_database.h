@@ -42,7 +42,9 @@ struct Workflow {
   std::optional<int64_t> created_at_ms;    // now when unset
   std::optional<std::string> application;  // application_name; only written when set
   std::optional<int64_t> delay_until_ms;   // delay_until_epoch_ms; only written when set
-  std::string name = "testWorkflow";       // name: the workflow function
+  std::string name = "testWorkflow";       // workflow_status.name (the workflow function's name)
+  std::optional<int64_t> completed_at_ms;  // completed_at (newer schemas, set by the SDK on finish); only written when set
+  std::optional<std::string> forked_from;  // forked_from; only written when set
 
   Workflow& Id(std::string v) { id = std::move(v); return *this; }
   Workflow& Version(std::optional<std::string> v) { version = std::move(v); return *this; }
@@ -53,6 +55,9 @@ struct Workflow {
   Workflow& Application(std::optional<std::string> v) { application = std::move(v); return *this; }
   Workflow& DelayUntil(int64_t ms) { delay_until_ms = ms; return *this; }
   Workflow& Name(std::string v) { name = std::move(v); return *this; }
+  Workflow& CompletedAt(int64_t ms) { completed_at_ms = ms; return *this; }
+  Workflow& CompletedAgo(std::chrono::milliseconds age) { completed_at_ms = AgoMs(age); return *this; }
+  Workflow& ForkedFrom(std::string v) { forked_from = std::move(v); return *this; }
 };
 
 // One operation_outputs row as the TS SDK 5.3.0 writes it (schema-newest.sql). A completed step
@@ -117,6 +122,9 @@ class TestDatabase {
   // Inserts `n` rows like `workflow` (ids generated); returns their ids.
   std::vector<std::string> InsertWorkflows(int n, const Workflow& workflow) const;
   void SetStatus(const std::string& workflow_id, const std::string& status) const;
+  // Finishes a workflow as the newer SDKs do: status, updated_at and completed_at = now (the
+  // fixture must have completed_at: schema-newest.sql).
+  void Finish(const std::string& workflow_id, const std::string& status = "SUCCESS") const;
   // Inserts one row into SCHEMA.operation_outputs.
   void InsertStep(const Step& step) const;
   void InsertVersion(const std::string& name, int64_t version_timestamp_ms,

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flagger_gate.h"
+#include "report_json.h"
 #include "policy_fixtures.h"
 
 namespace dbos_drain {
@@ -200,16 +201,20 @@ TEST_CASE("gate: named versions are checked as named", "[flagger]") {
 
   GateVerdict v = DecideGate(s, r, {});
   CHECK_FALSE(v.drained);
-  CHECK(v.summary == "v1 not drained: 3 pending, 4 enqueued (tasks), oldest 2h 5m");
+  CHECK(v.summary == "v1 not safe to retire: in_flight (3 pending, 4 enqueued (tasks), oldest 2h 5m)");
 
   // A version the database has never seen is not drained (a typo must not promote)...
   GateVerdict typo = DecideGate(Select(WithVersions({"v0"}), r), r, {});
   CHECK_FALSE(typo.drained);
-  CHECK_THAT(typo.summary, Catch::StartsWith("v0 not drained: version \"v0\" is unknown"));
+  CHECK_THAT(typo.summary, Catch::StartsWith("v0 not safe to retire: unknown_version (\"v0\" is unknown)"));
   // ...unless the server runs with --unknown-version=drained.
   PolicyOptions lenient;
   lenient.unknown_version_drained = true;
   CHECK(DecideGate(Select(WithVersions({"v0"}), r), r, lenient).drained);
+  // ...but an unknown version is never safe to retire, so the gate holds either way.
+  CHECK_FALSE(DecideGate(Select(WithVersions({"v0"}), r), r, lenient).safe_to_retire);
+  CHECK_FALSE(typo.safe_to_retire);
+  CHECK_FALSE(v.safe_to_retire);
 
   // Names work without application_versions.
   Snapshot old = MakeSnapshot(unit::OldShape());
@@ -227,7 +232,7 @@ TEST_CASE("gate: all but latest, two and three versions", "[flagger]") {
     CHECK(s.versions == std::vector<std::string>{"v1"});
     GateVerdict v = DecideGate(s, r, {});
     CHECK_FALSE(v.drained);
-    CHECK(v.summary == "v1 not drained: 3 pending, 4 enqueued (tasks), oldest 2h 5m");
+    CHECK(v.summary == "v1 not safe to retire: in_flight (3 pending, 4 enqueued (tasks), oldest 2h 5m)");
   }
   {
     // v1 finished, v2 still busy, v3 (the canary) busy: v2 blocks, v3 never does.
@@ -243,7 +248,7 @@ TEST_CASE("gate: all but latest, two and three versions", "[flagger]") {
     CHECK(sel.latest == std::optional<std::string>("v3"));
     GateVerdict v = DecideGate(sel, r, {});
     CHECK_FALSE(v.drained);
-    CHECK(v.summary == "v2 not drained: 1 pending, oldest 5m");
+    CHECK(v.summary == "v2 not safe to retire: in_flight (1 pending, oldest 5m)");
     REQUIRE(v.versions.size() == 2);
     CHECK(v.versions[0].drained);
     CHECK_FALSE(v.versions[1].drained);
@@ -257,7 +262,7 @@ TEST_CASE("gate: all but latest, two and three versions", "[flagger]") {
     Report r = BuildReport(s, {});
     GateVerdict v = DecideGate(Select(all, r), r, {});
     CHECK(v.drained);
-    CHECK(v.summary == "v1, v2 drained: nothing in flight");
+    CHECK(v.summary == "v1, v2 safe to retire: nothing in flight, no start in the last 2m");
   }
 }
 
@@ -282,7 +287,7 @@ TEST_CASE("gate: NULL-version enqueued rows never block an old version", "[flagg
   // They are the latest version's work.
   GateVerdict latest = DecideGate(Select(WithVersions({"v2"}), r), r, {});
   CHECK_FALSE(latest.drained);
-  CHECK_THAT(latest.summary, Catch::StartsWith("v2 not drained: 5 enqueued (tasks)"));
+  CHECK_THAT(latest.summary, Catch::StartsWith("v2 not safe to retire: latest, in_flight (5 enqueued (tasks)"));
 }
 
 TEST_CASE("gate: only the latest version is registered: nothing to drain", "[flagger]") {
@@ -294,7 +299,7 @@ TEST_CASE("gate: only the latest version is registered: nothing to drain", "[fla
   CHECK(sel.versions.empty());
   GateVerdict v = DecideGate(sel, r, {});
   CHECK(v.drained);
-  CHECK(v.summary == "nothing to drain: v1 is the latest version and no other version is known");
+  CHECK(v.summary == "nothing to retire: v1 is the latest version and no other version is known");
 }
 
 TEST_CASE("gate: 422 when the versions cannot be told", "[flagger]") {
@@ -328,8 +333,8 @@ TEST_CASE("gate: several versions not drained share the summary line, at most fi
   GateVerdict v = DecideGate(Select(WithVersions({}), r), r, {});
   CHECK_FALSE(v.drained);
   CHECK(v.versions.size() == 7);
-  CHECK_THAT(v.summary, Catch::StartsWith("v0 not drained: 1 pending, oldest 1m; v1 not drained: 2 pending"));
-  CHECK_THAT(v.summary, Catch::EndsWith("; and 2 more versions not drained"));
+  CHECK_THAT(v.summary, Catch::StartsWith("v0 not safe to retire: in_flight (1 pending, oldest 1m); v1 not safe to retire: in_flight (2 pending"));
+  CHECK_THAT(v.summary, Catch::EndsWith("; and 2 more versions not safe to retire"));
   CHECK(v.summary.find("v5") == std::string::npos);
 }
 
@@ -343,10 +348,17 @@ TEST_CASE("gate: 200 body is JSON, 409 body is the summary line then JSON", "[fl
   CHECK(no.content_type == "text/plain; charset=utf-8");
   auto nl = no.body.find('\n');
   REQUIRE(nl != std::string::npos);
-  CHECK(no.body.substr(0, nl) == "v1 not drained: 3 pending, 4 enqueued (tasks), oldest 2h 5m");
+  CHECK(no.body.substr(0, nl) == "v1 not safe to retire: in_flight (3 pending, 4 enqueued (tasks), oldest 2h 5m)");
   json doc = json::parse(no.body.substr(nl + 1));
   CHECK(doc["drained"] == false);
+  CHECK(doc["safe_to_retire"] == false);
   CHECK(doc["message"] == no.body.substr(0, nl));
+  // The one encoding of a version (GET /v1/versions/{version}), without a field of its own.
+  CHECK(doc["results"][0]["blockers"][0]["code"] == "in_flight");
+  CHECK(doc["results"][0]["phase"] == "draining");
+  CHECK(doc["results"][0]["retire_hold"] == 7);
+  CHECK_FALSE(doc["results"][0].contains("unassigned_enqueued"));
+  CHECK(doc["results"][0] == VersionToJson(*r.Find("v1"), r.as_of_ms));
   CHECK(doc["versions"] == json::array({"v1"}));
   CHECK(doc["selection"] == "metadata.version");
   CHECK(doc["latest_version"] == "v2");
@@ -369,8 +381,11 @@ TEST_CASE("gate: 200 body is JSON, 409 body is the summary line then JSON", "[fl
   CHECK(yes.content_type == "application/json");
   json ok = json::parse(yes.body);
   CHECK(ok["drained"] == true);
+  CHECK(ok["safe_to_retire"] == true);
+  CHECK(ok["results"][0]["safe_to_retire"] == true);
+  CHECK(ok["results"][0]["blockers"] == json::array());
   CHECK(ok["versions"] == json::array({"v1"}));
-  CHECK(ok["message"] == "v1 drained: nothing in flight");
+  CHECK(ok["message"] == "v1 safe to retire: nothing in flight, no start in the last 2m");
   CHECK(ok["results"][0]["oldest_in_flight_age_seconds"].is_null());
 }
 
@@ -385,9 +400,11 @@ TEST_CASE("gate: hostile names cannot add lines to the summary", "[flagger]") {
   GateSelection sel = Select(p, r);
   GateVerdict v = DecideGate(sel, r, {});
   CHECK_FALSE(v.drained);
-  CHECK(v.summary ==
-        "v1\\nHTTP/1.1 200 OK\\r\\n\"x\"\\\\ \\u2028\\u0085\\x01 not drained: 1 enqueued (q\\nq), oldest 1m");
+  const std::string line =
+      "v1\\nHTTP/1.1 200 OK\\r\\n\"x\"\\\\ \\u2028\\u0085\\x01 not safe to retire: in_flight (1 enqueued (q\\nq), oldest 1m)";
+  CHECK(OneLine(v.summary) == line);
   GateAnswer a = GateBody(p, sel, v, r, 0);
+  CHECK(a.body.substr(0, a.body.find('\n')) == line);
   // Exactly two lines: the summary and the JSON.
   CHECK(std::count(a.body.begin(), a.body.end(), '\n') == 2);
   json doc = json::parse(a.body.substr(a.body.find('\n') + 1));

@@ -20,6 +20,9 @@ inline SchemaShape NewestShape() {
   s.queues_have_application_name = true;
   s.queues_have_worker_concurrency = true;
   s.migration = 123;
+  s.has_schedule_name = true;
+  s.has_forked_from = true;
+  s.has_completed_at = true;
   return s;
 }
 
@@ -51,6 +54,8 @@ inline Snapshot MakeSnapshot(SchemaShape shape = NewestShape()) {
   Snapshot s;
   s.shape = std::move(shape);
   s.as_of_ms = kNow;
+  s.window_ms = 120'000;  // the default --quiet-period, as SystemDatabase reads it
+  s.finishes_known = s.shape.has_completed_at;
   return s;
 }
 

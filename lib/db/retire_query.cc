@@ -1,0 +1,34 @@
+#include "retire_query.h"
+
+#include "report_query.h"
+
+namespace dbos_drain {
+
+std::string BuildRetireQuery(const SchemaShape& shape, bool application_scoped) {
+  const std::string ws = QualifiedTable(shape.schema, "workflow_status");
+  const bool scope = application_scoped && shape.has_application_name;
+  const std::string ws_scope = scope ? " AND (application_name = $2 OR application_name IS NULL)" : "";
+  const std::string since = "(extract(epoch FROM now()) * 1000)::bigint - $1::bigint";
+  // Where a row came from, as far as it shows (README, "Safe to retire"). Ids are the SDKs':
+  // sched-<name>-<time> (legacy cron), kafka-unique-id-<topic>-... (Kafka receivers).
+  std::string source = "CASE";
+  if (shape.has_schedule_name) source += " WHEN schedule_name IS NOT NULL THEN 'scheduled'";
+  source += " WHEN workflow_uuid LIKE 'sched-%' THEN 'scheduled'";
+  source += " WHEN workflow_uuid LIKE 'kafka-unique-id-%' THEN 'kafka'";
+  if (shape.has_forked_from) source += " WHEN forked_from IS NOT NULL THEN 'fork'";
+  source += " WHEN executor_id = '' THEN 'client_enqueue' ELSE 'other' END";
+
+  std::string sql = "SELECT 'i'::text AS retire_kind, application_version AS retire_version, COALESCE(name, '') AS name, " + source +
+                    " AS source, count(*)::bigint AS n, max(created_at)::bigint AS t FROM " + ws +
+                    " WHERE created_at >= " + since + ws_scope + " GROUP BY 2, 3, 4";
+  if (shape.has_completed_at) {
+    sql += "\nUNION ALL\nSELECT 'f', application_version, NULL, NULL, count(*)::bigint, max(completed_at)::bigint FROM " +
+           ws + " WHERE completed_at >= " + since +
+           " AND status NOT IN ('PENDING', 'ENQUEUED', 'DELAYED')" + ws_scope + " GROUP BY 2";
+  }
+  sql += "\nUNION ALL\nSELECT 's', NULL, application_name::text, NULL, NULL, NULL FROM pg_catalog.pg_stat_activity"
+         " WHERE datname = current_database() AND application_name LIKE 'dbos\\_transact\\_%'";
+  return sql;
+}
+
+}  // namespace dbos_drain
