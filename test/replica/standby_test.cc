@@ -87,6 +87,14 @@ std::map<std::string, bool> Verdicts(const Status& s) {
   return out;
 }
 
+// safe_to_retire of every version: the verdict the gates follow.
+std::map<std::string, bool> SafeToRetire(const Status& s) {
+  std::map<std::string, bool> out;
+  if (!s.doc.is_object()) return out;
+  for (const auto& e : s.doc["versions"]) out[e["version"].get<std::string>()] = e["safe_to_retire"].get<bool>();
+  return out;
+}
+
 // Waits until the standby has replayed everything the primary has now. The insert position, not
 // the write position: with synchronous_commit = off (with-postgres.sh) a commit may still be in
 // the WAL buffers.
@@ -106,13 +114,14 @@ void WaitCaughtUp(const TestDatabase& db) {
   REQUIRE(ok);
 }
 
-// A database with v1 drained (one finished workflow), v2 the latest with one pending.
+// A database with v1 drained and safe to retire (one workflow that started and finished an hour
+// ago, outside the quiet period), v2 the latest with one pending.
 struct Fixture {
   TestDatabase db;
   Fixture() {
     db.InsertVersion("v1", AgoMs(std::chrono::hours(2)));
     db.InsertVersion("v2", AgoMs(std::chrono::hours(1)));
-    db.InsertWorkflow(Workflow("SUCCESS").Version("v1"));
+    db.InsertWorkflow(Workflow("SUCCESS").Version("v1").CreatedAgo(std::chrono::hours(1)).CompletedAgo(std::chrono::hours(1)));
     db.InsertWorkflow(Workflow("PENDING").Version("v2"));
     WaitCaughtUp(db);
   }
@@ -136,6 +145,8 @@ TEST_CASE("standby 1: caught up, the standby's verdicts are the primary's", "[re
   CHECK(standby.doc["replica"]["receiver_status"] == "streaming");
   CHECK(Verdicts(primary) == Verdicts(standby));
   CHECK(Verdicts(standby) == std::map<std::string, bool>{{"v1", true}});
+  CHECK(SafeToRetire(primary) == SafeToRetire(standby));
+  CHECK(SafeToRetire(standby) == std::map<std::string, bool>{{"v1", true}});
 
   // Idle for longer than the bound: still caught up (an idle primary sends nothing new).
   std::this_thread::sleep_for(kMaxLag + milliseconds(500));
