@@ -34,17 +34,8 @@ std::string FormatPatchTable(const PatchesReport& report, const std::vector<Patc
                     std::to_string(p.in_flight_with_marker), std::to_string(p.blocking_deprecation),
                     Verdict(p, p.safe_to_deprecate), Verdict(p, p.safe_to_remove)});
   }
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
   std::ostringstream out;
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) {
-      out << r[i];
-      if (i + 1 < r.size()) out << std::string(width[i] - r[i].size() + 2, ' ');
-    }
-    out << '\n';
-  }
+  out << AlignColumns(rows);
   if (patches.empty()) out << "(no patch marker in flight or recorded)\n";
   for (const auto& p : patches) {
     for (const auto& b : p.blockers) out << "\n" << Cell(p.name) << ": " << b.code << ": " << Cell(b.message) << '\n';

@@ -40,17 +40,8 @@ std::string FormatReportTable(const Report& report, const std::vector<VersionRep
         v.safe_to_retire ? "safe" : "no",
     });
   }
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
   std::ostringstream out;
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) {
-      out << r[i];
-      if (i + 1 < r.size()) out << std::string(width[i] - r[i].size() + 2, ' ');
-    }
-    out << '\n';
-  }
+  out << AlignColumns(rows);
   if (versions.empty()) out << "(no versions registered and nothing in flight)\n";
   if (report.unassigned.total() > 0) {
     out << "\nunassigned (NULL version, taken only by the latest version"

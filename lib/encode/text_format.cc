@@ -1,5 +1,7 @@
 #include "text_format.h"
 
+#include <algorithm>
+
 #include <cstdio>
 #include <ctime>
 
@@ -94,6 +96,23 @@ std::string EscapeLine(std::string_view text, LineStyle style) {
       }
       i += n;
     }
+  }
+  return out;
+}
+
+std::string AlignColumns(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& r : rows) {
+    if (width.size() < r.size()) width.resize(r.size(), 0);
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) {
+      out += r[i];
+      if (i + 1 < r.size()) out += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    out += '\n';
   }
   return out;
 }

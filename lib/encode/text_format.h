@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace dbos_drain {
@@ -29,5 +30,9 @@ std::string EscapeLine(std::string_view text, LineStyle style);
 
 // EscapeLine(text, LineStyle::kMessage).
 inline std::string OneLine(std::string_view text) { return EscapeLine(text, LineStyle::kMessage); }
+
+// Rows of cells as text columns: each column as wide as its widest cell, two spaces between
+// columns, no padding after the last, one line per row (the status and patches tables).
+std::string AlignColumns(const std::vector<std::vector<std::string>>& rows);
 
 }  // namespace dbos_drain
