@@ -92,7 +92,8 @@ TEST_CASE("NULL and '' executors and queues are grouped apart and add up the sam
   db.InsertWorkflow(Workflow("PENDING").Version("v1").Queue(std::string("")));
   db.InsertWorkflow(Workflow("PENDING").Version("v1"));
   db.InsertWorkflow(Workflow("ENQUEUED").Version("v1").Queue(std::string("tasks")));
-  const auto& v1 = EntryOf(ReadReport(db), "v1");
+  const Report report = ReadReport(db);  // EntryOf returns a reference into it
+  const auto& v1 = EntryOf(report, "v1");
   CHECK(v1.in_flight == StatusCounts{4, 1, 0});
   CHECK(v1.not_queued == StatusCounts{4, 0, 0});
   REQUIRE(v1.queues.size() == 1);
