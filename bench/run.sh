@@ -25,9 +25,12 @@
 #     in % of one core), peak RSS and descriptors;
 #  4. PEER=1: the DBOS SDK peer (../shared/peers, GET /versions/v1) on the same database and the
 #     throughput ratio.
-#  INTAKE=1 (issue 12): during step 3 (and a second report timing) pgbench inserts INTAKE_RATE
-#     new PENDING workflows per second (SDK-shaped rows of the latest version); the table then
-#     shows the report p50/p99 under that intake and the served req/s at 64 connections.
+#  Every report timing also times the fresh report as a refresh reads it: the report query and
+#     the retire statement (db/retire_query.h) in one REPEATABLE READ transaction ("fresh").
+#  INTAKE=1 (issue 12): pgbench starts INTAKE_RATE workflows per second of the latest version,
+#     each finished a second later (see intake_start), for INTAKE_WARM s (the quiet period fills),
+#     then a second report timing and step 3 run under it; the table shows the fresh report's
+#     p50/p99 under that intake and the served req/s.
 # Raw output goes to bench/out/STAMP/ (results.jsonl, plans, logs); the summary is printed and,
 # with RECORD=1, bench/RESULTS.md keeps the latest run of each size and a one-line history.
 #
@@ -35,7 +38,7 @@
 #   SIZES ["1000000:10000:5 1000000:100000:500 1000000:1000000:500"]  FINISHED:INFLIGHT:VERSIONS
 #   RUNS [30]  report/count timings per shape    OLD_SHAPES ["ts-3x go-0x"]
 #   DURATION [10s]  WARMUP [2s]  CONNECTIONS ["16 64"]  WRK_THREADS [2]
-#   PEER [0]  INTAKE [0]  INTAKE_RATE [100]  RECORD [1]  BUILD_DIR [build-bench]  SKIP_BUILD [0]
+#   PEER [0]  INTAKE [0]  INTAKE_RATE [100]  INTAKE_WARM [125] s of intake before timing  RECORD [1]  BUILD_DIR [build-bench]  SKIP_BUILD [0]
 #   PGROOT [/tmp/dbos-drain-bench-pg]  PGPORT [57450]  PG_SHARED_BUFFERS [512MB]
 #   KEEP_DATA [0] keep PGROOT on exit    REUSE_DATA [0] start the kept cluster, reuse loaded sizes
 #   DRAIN_PORT [18080]  PEER_PORT [18081]
@@ -63,6 +66,7 @@ WRK_THREADS=${WRK_THREADS:-2}
 PEER=${PEER:-0}
 INTAKE=${INTAKE:-0}
 INTAKE_RATE=${INTAKE_RATE:-100}
+INTAKE_WARM=${INTAKE_WARM:-125}
 RECORD=${RECORD:-1}
 BUILD_DIR=${BUILD_DIR:-$REPO/build-bench}
 PGROOT=${PGROOT:-/tmp/dbos-drain-bench-pg}
@@ -144,17 +148,22 @@ wait_db_idle() {  # wait_db_idle DB: until no other session of DB runs a query (
   done
   log "warning: queries on $1 still running after 120 s"
 }
-# "calls exec_ms" of dbos-drain's report query in database $1 so far (pg_stat_statements).
+# "calls exec_ms" so far in database $1 (pg_stat_statements): calls of dbos-drain's report query,
+# and the database time of the report query and the retire statement of the same snapshot (both
+# count in --max-db-share's budget).
 report_stats() {
-  "${PSQL[@]}" -At -F ' ' "$ADMIN" -c "SELECT COALESCE(sum(s.calls), 0), COALESCE(round(sum(s.total_exec_time)::numeric, 1), 0)
+  "${PSQL[@]}" -At -F ' ' "$ADMIN" -c "SELECT COALESCE(sum(s.calls) FILTER (WHERE s.query LIKE '%AS kind, application_version AS version%'), 0),
+    COALESCE(round(sum(s.total_exec_time)::numeric, 1), 0)
     FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-    WHERE d.datname = '$1' AND s.query LIKE '%AS kind, application_version AS version%'"
+    WHERE d.datname = '$1' AND (s.query LIKE '%AS kind, application_version AS version%' OR s.query LIKE '%AS retire_kind%')"
 }
 
-# capture_query URL SCHEMA OUTFILE: the report query dbos-drain prepares for SCHEMA and the
-# session settings it ran before it (as SET LOCAL), as one pgbench transaction in OUTFILE.
+# capture_query URL SCHEMA OUTFILE [FRESHFILE]: the report query dbos-drain prepares for SCHEMA and
+# the session settings it ran before it (as SET LOCAL), as one pgbench transaction in OUTFILE. With
+# FRESHFILE, also the whole fresh report as dbos-drain reads it: the same transaction with the
+# retire statement (db/retire_query.h) after the report query, its window parameter inlined.
 capture_query() {
-  local url=$1 schema=$2 f=$3 db=${1##*/} offset
+  local url=$1 schema=$2 f=$3 fresh=${4:-} db=${1##*/} offset
   "${PSQL[@]}" "$ADMIN" -c "ALTER DATABASE \"$db\" SET log_statement = 'all'"
   offset=$(stat -c %s "$SERVER_LOG")
   "$DRAIN" status --database-url "$url" --schema "$schema" --json >"$OUT/status-$db-$schema.json" 2>"$OUT/status-$db-$schema.err" || true
@@ -162,16 +171,28 @@ capture_query() {
   jq -e .versions "$OUT/status-$db-$schema.json" >/dev/null || { cat "$OUT/status-$db-$schema.err" >&2; die "dbos-drain status failed on $db/$schema"; }
   # A logged statement runs to the next line that starts a log entry; continuation lines start
   # with a tab. The SETs that size the report (report_session.h) precede its PREPARE/execute.
-  tail -c +"$((offset + 1))" "$SERVER_LOG" | awk '
-    BEGIN { print "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;" }
-    /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / { if (on) exit }
-    on { sub(/^\t/, ""); q = q " " $0; next }
+  # The retire statement's "DETAIL: parameters: $1 = '120000'" follows its execute line.
+  tail -c +"$((offset + 1))" "$SERVER_LOG" | awk -v fresh="$fresh" '
+    function flush() { if (on == 1) q = cur; else if (on == 2) r = cur; on = 0 }
+    /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / {
+      if (on) flush()
+      if ($0 ~ /DETAIL:  parameters: \$1 = / && r != "" && w == "") { w = $0; sub(/.*\$1 = \x27/, "", w); sub(/\x27.*/, "", w) }
+    }
+    on { sub(/^\t/, ""); cur = cur " " $0; next }
     /statement: SET (work_mem|max_parallel_workers_per_gather|parallel_tuple_cost|jit) / {
+      if (q != "") next
       s = $0; sub(/.*statement: SET /, "", s); sets[s ~ /^jit/ ? "jit" : s] = s; next }
-    /execute dbos_drain_report: / { q = $0; sub(/.*execute dbos_drain_report: /, "", q); on = 1 }
-    END { if (q == "") exit 1
-          for (k in sets) print "SET LOCAL " sets[k] ";"
-          print q ";"; print "COMMIT;" }' >"$f" || die "could not find the report query of $db/$schema in $SERVER_LOG"
+    /execute dbos_drain_report: / && q == "" { cur = $0; sub(/.*execute dbos_drain_report: /, "", cur); on = 1; next }
+    /execute dbos_drain_retire: / && r == "" { cur = $0; sub(/.*execute dbos_drain_retire: /, "", cur); on = 2; next }
+    END { if (on) flush()
+          if (q == "") exit 1
+          head = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n"
+          for (k in sets) head = head "SET LOCAL " sets[k] ";\n"
+          printf "%s%s;\nCOMMIT;\n", head, q
+          if (fresh == "") exit 0
+          if (r == "" || w == "") exit 1
+          gsub(/\$1/, w, r)
+          printf "%s%s;\n%s;\nCOMMIT;\n", head, q, r > fresh }' >"$f" || die "could not find the report (and retire) query of $db/$schema in $SERVER_LOG"
 }
 
 # measure_report SIZE URL SCHEMA SHAPE [TAG]: report vs bare count, same run; records both.
@@ -179,7 +200,7 @@ measure_report() {
   local size=$1 url=$2 schema=$3 shape=$4 tag=${5:-} db=${2##*/} fq fc label
   label=$size-$shape${tag:+-$tag}
   fq=$OUT/report-$label.sql fc=$OUT/count-$label.sql
-  capture_query "$url" "$schema" "$fq"
+  capture_query "$url" "$schema" "$fq" "$OUT/fresh-$label.sql"
   printf '%s\n' "SELECT count(*) FROM \"$schema\".workflow_status WHERE status IN ('PENDING', 'ENQUEUED', 'DELAYED');" >"$fc"
   wait_db_idle "$db"
   declare -A q=() c=()
@@ -193,13 +214,21 @@ measure_report() {
   plan=$( (grep -oE '(Parallel Seq Scan|Seq Scan|Bitmap Index Scan|Index Only Scan|Index Scan|BitmapOr|HashAggregate|GroupAggregate|Gather)( on| using)? ?[a-z_0-9]*' \
           "$OUT/explain-report-$label.txt" || true) | sed 's/ $//' | awk '!seen[$0]++' | paste -sd, -)
   settings=$( (grep '^SET LOCAL' "$fq" || true) | sed 's/^SET LOCAL //; s/;$//; s/ = /=/; s/ //g' | paste -sd, -)
+  # The whole fresh report (report query + retire statement, one snapshot): what a refresh costs.
+  declare -A fr=()
+  parse_kv fr "$(pgbench_times "$OUT/fresh-$label.sql" "$url" "$RUNS" "fresh-$label")"
   ratio=$(awk -v a="${q[p50]}" -v b="${c[p50]}" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')
-  log "report $label: p50 ${q[p50]} ms p99 ${q[p99]} ms; bare count p50 ${c[p50]} ms p99 ${c[p99]} ms; ratio $ratio; settings $settings"
+  log "report $label: p50 ${q[p50]} ms p99 ${q[p99]} ms; bare count p50 ${c[p50]} ms p99 ${c[p99]} ms; ratio $ratio; fresh report (+ retire statement) p50 ${fr[p50]} ms p99 ${fr[p99]} ms; settings $settings"
   record report size="$size" shape="$shape" tag="${tag:-}" report_p50="${q[p50]}" report_p99="${q[p99]}" report_mean="${q[mean]}" \
+    fresh_p50="${fr[p50]}" fresh_p99="${fr[p99]}" \
     count_p50="${c[p50]}" count_p99="${c[p99]}" ratio="$ratio" settings="${settings:-none}" plan="${plan:-?}" runs="$RUNS"
 }
 
-# intake_start URL: INTAKE_RATE new PENDING workflows per second of the latest version (pgbench -R).
+# intake_start URL: INTAKE_RATE new workflows per second of the latest version (pgbench -R), each
+# finished about a second after it started, as a live service's are: every transaction inserts one
+# PENDING row (SDK-shaped) and marks SUCCESS (completed_at, updated_at) the intake rows started over
+# a second ago. So the window holds ~INTAKE_RATE x quiet period starts and as many finishes, with
+# the dead tuples and scattered pages real updates leave, while in flight stays ~INTAKE_RATE.
 intake_start() {
   local f=$OUT/intake.sql v
   v=$("${PSQL[@]}" -At "$1" -c "SELECT version_name FROM dbos.application_versions ORDER BY version_timestamp DESC LIMIT 1")
@@ -210,10 +239,14 @@ INSERT INTO dbos.workflow_status (workflow_uuid, status, name, authenticated_use
 VALUES (gen_random_uuid()::text, 'PENDING', 'intakeWorkflow', '', '', '[]', '$DBOS_APP_NAME-$v-0',
   (extract(epoch FROM now()) * 1000)::bigint, (extract(epoch FROM now()) * 1000)::bigint, '$v', '', '', 1,
   (extract(epoch FROM now()) * 1000)::bigint, 0, '$DBOS_APP_NAME', 'js_superjson');
+UPDATE dbos.workflow_status SET status = 'SUCCESS', completed_at = (extract(epoch FROM now()) * 1000)::bigint,
+  updated_at = (extract(epoch FROM now()) * 1000)::bigint
+WHERE status = 'PENDING' AND name = 'intakeWorkflow'
+  AND created_at BETWEEN (extract(epoch FROM now()) * 1000)::bigint - 60000 AND (extract(epoch FROM now()) * 1000)::bigint - 1000;
 SQL
-  PGAPPNAME=bench-intake pgbench -n -c 2 -j 1 -R "$INTAKE_RATE" -T 100000 -f "$f" "$1" >"$OUT/intake.log" 2>&1 &
+  PGAPPNAME=bench-intake pgbench -n -c 1 -j 1 -R "$INTAKE_RATE" -T 100000 -f "$f" "$1" >"$OUT/intake.log" 2>&1 &
   INTAKE_PID=$!
-  log "intake: $INTAKE_RATE workflows/s of $v (pgbench pid $INTAKE_PID)"
+  log "intake: $INTAKE_RATE workflows/s of $v, each finished ~1 s later (pgbench pid $INTAKE_PID)"
 }
 
 # http_run SERVICE URL DB PID SIZE C: one wrk run; records req/s, latency, CPU, report queries.
@@ -291,7 +324,9 @@ for spec in $SIZES; do
   for shape in $OLD_SHAPES; do measure_report "$size" "$url" "dbos_${shape//-/}" "$shape"; done
   if [ "$INTAKE" = 1 ]; then
     intake_start "$url"
-    sleep 2
+    # Fill the quiet period (--quiet-period, 2m) with starts and finishes before timing.
+    log "intake: waiting ${INTAKE_WARM}s for the quiet period to fill"
+    sleep "$INTAKE_WARM"
     measure_report "$size" "$url" dbos newest intake
   fi
   serve_and_load "$size" "$url" "$db"
