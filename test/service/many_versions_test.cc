@@ -103,6 +103,24 @@ TEST_CASE("many versions: /v1/versions and /metrics carry the listed versions; e
   INFO(m.body);
   CHECK(LineCount(m.body) < 150 + 40 * listed.size());
   CHECK(m.body.size() < 60'000);
+
+  // Flagger without metadata.version judges every version but the latest and the hidden ones
+  // (safe to retire by definition): busy-* and intake-now hold it; the answer stays small.
+  HttpReply f = server.Post("/v1/flagger/confirm-promotion",
+                            R"({"name":"shop","namespace":"prod","phase":"Progressing","checksum":"c1","metadata":{}})");
+  INFO(f.Describe());
+  CHECK(f.status == 409);
+  auto answer = nlohmann::json::parse(f.body.substr(f.body.find('\n') + 1));
+  CHECK(answer.at("selection") == "all_but_latest");
+  CHECK(answer.at("results").size() == listed.size() - 1);
+  CHECK(f.body.size() < 3000 * listed.size());
+  // Named, a hidden version is judged like any other: safe, so 200.
+  HttpReply named = server.Post("/v1/flagger/confirm-promotion",
+                                R"({"name":"shop","namespace":"prod","phase":"Progressing","checksum":"c1","metadata":{"version":")" +
+                                    old + R"("}})");
+  INFO(named.Describe());
+  CHECK(named.status == 200);
+  CHECK(named.Json().at("results").at(0).at("version") == old);
 }
 
 TEST_CASE("many versions: serve --show-recent moves what is listed", "[http][listing]") {

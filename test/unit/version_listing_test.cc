@@ -5,10 +5,12 @@
 #include <set>
 
 #include "drain_policy.h"
+#include "flagger_gate.h"
 #include "http_route.h"
 #include "policy_fixtures.h"
 #include "prometheus_parse.h"
 #include "prometheus_text.h"
+#include "promotion_gate.h"
 #include "report_json.h"
 #include "report_table.h"
 #include "version_listing.h"
@@ -272,4 +274,53 @@ TEST_CASE("route: GET /v1/versions?all=true|false; other values are a 400, other
   Route one = RouteRequest("GET", "/v1/versions/v1?all=maybe");
   CHECK(one.kind == RouteKind::kVersion);
   CHECK(one.name == "v1");
+}
+
+TEST_CASE("listing: Flagger's all-but-latest leaves out the hidden versions, which cannot change its verdict", "[listing][flagger]") {
+  GatePayload payload;  // no metadata.version: every version but the latest
+  Report r = BuildReport(Mixed(), {});
+  auto selected = SelectGateVersions(payload, r);
+  REQUIRE(std::holds_alternative<GateSelection>(selected));
+  const GateSelection& s = std::get<GateSelection>(selected);
+  CHECK(s.all_but_latest);
+  CHECK(s.hidden == kHidden.size());
+  std::set<std::string> selected_names(s.versions.begin(), s.versions.end());
+  std::set<std::string> expected = kListed;
+  expected.erase("latest");
+  CHECK(selected_names == expected);
+  GateVerdict v = DecideGate(s, r, {});
+  CHECK_FALSE(v.safe_to_retire);  // old-busy and the others still hold it, as before
+
+  // Only safe versions besides the latest: promote, and say how many were not listed.
+  Snapshot quiet = MakeSnapshot();
+  Register(quiet, "old-1", kNow - 3 * kDay);
+  Register(quiet, "old-2", kNow - 3 * kDay + 1);
+  Register(quiet, "recent", kNow - kHour);
+  Register(quiet, "latest", kNow - 60'000);
+  Report q = BuildReport(quiet, {});
+  auto qs = std::get<GateSelection>(SelectGateVersions(payload, q));
+  CHECK(qs.versions == std::vector<std::string>{"recent"});
+  CHECK(qs.hidden == 2);
+  GateVerdict qv = DecideGate(qs, q, {});
+  CHECK(qv.safe_to_retire);
+  INFO(qv.summary);
+  CHECK(qv.summary.find("; and 2 long-drained versions (safe to retire, not listed)") != std::string::npos);
+  // The same versions named in metadata.version are judged, hidden or not.
+  GatePayload named;
+  named.versions = {"old-1", "old-2"};
+  auto ns = std::get<GateSelection>(SelectGateVersions(named, q));
+  CHECK(ns.versions == named.versions);
+  CHECK(ns.hidden == 0);
+  CHECK(DecideGate(ns, q, {}).versions.size() == 2);
+
+  // Every other version hidden: nothing selected, still safe, and the message says why.
+  Snapshot gone = MakeSnapshot();
+  Register(gone, "old-1", kNow - 3 * kDay);
+  Register(gone, "latest", kNow - 60'000);
+  Report g = BuildReport(gone, {});
+  auto gs = std::get<GateSelection>(SelectGateVersions(payload, g));
+  CHECK(gs.versions.empty());
+  GateVerdict gv = DecideGate(gs, g, {});
+  CHECK(gv.safe_to_retire);
+  CHECK(gv.summary == "nothing to retire: latest is the latest version and the 1 other version is long drained (safe to retire, not listed)");
 }
