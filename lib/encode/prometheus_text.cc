@@ -127,18 +127,18 @@ void SelfMetrics(Writer& w, const PrometheusInput& in) {
   }
 }
 
+using Versions = std::vector<const VersionReport*>;
+
 // The versions that get per-version series: the default listing (core/version_listing.h), so
 // 1,000 long-drained versions do not make every scrape carry 1,000 x ~20 series.
-std::vector<const VersionReport*> ListedVersions(const Report& r) {
-  std::vector<const VersionReport*> out;
+Versions ListedVersions(const Report& r) {
+  Versions out;
   out.reserve(r.versions.size());
   for (const auto& v : r.versions) {
     if (v.listed) out.push_back(&v);
   }
   return out;
 }
-
-using Versions = std::vector<const VersionReport*>;
 
 // Issue 12: the retire verdict, from the same report.
 void RetireMetrics(Writer& w, const Report& r, const Versions& versions) {
@@ -181,7 +181,7 @@ void RetireMetrics(Writer& w, const Report& r, const Versions& versions) {
     w.Family("dbos_drain_version_eta_seconds", "gauge",
              "Estimated seconds until the version is safe to retire, assuming no new start (absent when unknown).");
     for (const VersionReport* vp : versions) {
-    const VersionReport& v = *vp;
+      const VersionReport& v = *vp;
       if (v.eta_seconds) w.Sample("dbos_drain_version_eta_seconds", {{"version", v.version}}, *v.eta_seconds);
     }
   }
@@ -192,7 +192,7 @@ void RetireMetrics(Writer& w, const Report& r, const Versions& versions) {
              "1 when an executor with in-flight work of the version has a database session (TypeScript SDK session "
              "names), 0 when not; absent when it cannot be told (Python, Go, a custom pool).");
     for (const VersionReport* vp : versions) {
-    const VersionReport& v = *vp;
+      const VersionReport& v = *vp;
       for (const auto& [executor, connected] : v.executor_connected) {
         w.Sample("dbos_drain_executor_connected", {{"version", v.version}, {"executor", executor}}, connected ? 1 : 0);
       }
