@@ -1,5 +1,6 @@
 // Fuzzes request routing and percent-decoding: any method and target must route without a
-// crash, and a routed name must satisfy the name rules the database layer relies on.
+// crash, a routed name must satisfy the name rules the database layer relies on, and only
+// GET /v1/versions carries ?all=true.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -19,6 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (r.version && !dbos_drain::CheckName(*r.version, "version").empty()) std::abort();
   if (r.kind == dbos_drain::RouteKind::kMethodNotAllowed && r.allow.empty()) std::abort();
+  if (r.all && r.kind != dbos_drain::RouteKind::kVersions) std::abort();  // ?all= is /v1/versions' only
   (void)dbos_drain::PercentDecode(input);
   return 0;
 }

@@ -29,6 +29,9 @@ po::options_description DatabaseOptions() {
        "verdict for a version the database has never seen")
       ("quiet-period", po::value<std::string>()->default_value("2m")->value_name("DURATION"),
        "a version is safe to retire only when no workflow of it started within this long (database clock)")
+      ("show-recent", po::value<std::string>()->default_value("24h")->value_name("DURATION"),
+       "list a version that is safe to retire only when registered within this long (or something of it "
+       "finished within --quiet-period); the others are hidden from the listings (--all shows them)")
       ("max-replica-lag", po::value<std::string>()->default_value("10s")->value_name("DURATION"),
        "on a hot standby further behind than this, no version is drained");
   return d;
@@ -93,6 +96,7 @@ PolicyOptions PolicyFromFlags(const po::variables_map& vm) {
     throw DrainError(ErrorCode::kConfig, "invalid --unknown-version \"" + v + "\": expected not-drained or drained");
   }
   p.max_replica_lag = DurationFlag(vm, "max-replica-lag");
+  p.show_recent_ms = DurationFlag(vm, "show-recent").count();
   return p;
 }
 

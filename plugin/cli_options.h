@@ -13,7 +13,7 @@ namespace dbos_drain::cli {
 enum ExitCode { kExitDrained = 0, kExitNotDrained = 1, kExitError = 2 };
 
 // --database-url, --database-url-file, --schema, --application, --connect-timeout,
-// --query-timeout, --unknown-version, --quiet-period.
+// --query-timeout, --unknown-version, --quiet-period, --max-replica-lag, --show-recent.
 boost::program_options::options_description DatabaseOptions();
 
 // Throws DrainError(kConfig) for a missing URL or a bad duration.

@@ -142,12 +142,11 @@ int RunServe(int argc, char** argv) {
     ctx.authorize = [t](const std::string& header) { return t->Check(header); };
   }
   auto serve_inline = [&cache, &patches, &ctx](const HttpRequest& req) {
-    const RouteKind kind = RouteRequest(req.method, req.target).kind;
+    const Route route = RouteRequest(req.method, req.target);
     // The patch routes wait on the patch cache, not the report cache.
-    if (kind == RouteKind::kPatches) return patches.IsFresh();
-    if (kind == RouteKind::kMetrics && ctx.patch_metrics && !patches.IsFresh()) return false;
-    if (cache.IsFresh()) return true;
-    return AnswersWithoutWaiting(kind, false, cache.ever_succeeded());
+    if (route.kind == RouteKind::kPatches) return patches.IsFresh();
+    if (route.kind == RouteKind::kMetrics && ctx.patch_metrics && !patches.IsFresh()) return false;
+    return AnswersWithoutWaiting(route, cache.IsFresh(), cache.ever_succeeded());
   };
   HttpServer server(o.listen, o.tls, [&ctx](const HttpRequest& req) { return HandleRequest(ctx, req); }, log,
                     serve_inline, kWorkerThreads, o.limits);

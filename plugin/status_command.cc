@@ -1,4 +1,7 @@
-// dbos-drain status [VERSION...] [--json | --retirable]: one read, one verdict.
+// dbos-drain status [VERSION...] [--json | --retirable] [--all]: one read, one verdict.
+// Without names the table and --json show the default listing (core/version_listing.h: versions
+// with work, blockers or a recent registration or finish); --all shows every version; named
+// versions are shown exactly; --retirable prints every safe-to-retire version, hidden or not.
 #include <iostream>
 
 #include "cli_options.h"
@@ -16,7 +19,10 @@ int RunStatus(int argc, char** argv) {
   po::options_description opts("Options");
   opts.add_options()
       ("json", "print the report as JSON (the document GET /v1/versions serves)")
-      ("retirable", "print only the names of the versions that are safe to retire, one a line");
+      ("retirable", "print only the names of the versions that are safe to retire, one a line (every one, "
+                    "including those the listing hides)")
+      ("all", "show every version, including the ones hidden by default (safe to retire, not registered "
+              "within --show-recent, nothing finished within --quiet-period)");
   opts.add(DatabaseOptions());
   po::options_description hidden;
   hidden.add_options()("versions", po::value<std::vector<std::string>>());
@@ -24,7 +30,7 @@ int RunStatus(int argc, char** argv) {
   pos.add("versions", -1);
   po::variables_map vm;
   if (!ParseCommandLine(argc, argv, opts, hidden, &pos, vm,
-                        "Usage: dbos-drain status [VERSION...] [--json | --retirable] [options]\n\n"
+                        "Usage: dbos-drain status [VERSION...] [--json | --retirable] [--all] [options]\n\n"
                         "Shows what is in flight per application version, whether it has drained and\n"
                         "whether it is safe to retire (nothing in flight, no start within --quiet-period).\n"
                         "Exit status: 0 every named version safe to retire (or none named), 1 a named\n"
@@ -49,8 +55,15 @@ int RunStatus(int argc, char** argv) {
   }
   std::vector<VersionReport> shown;
   bool all_safe = true;
+  Listing listing = !named.empty() ? Listing::kNamed : vm.count("all") ? Listing::kAll : Listing::kDefault;
+  if (vm.count("retirable")) {
+    // A filter of its own (scripts delete with it): every safe-to-retire version, hidden or not.
+    if (named.empty()) listing = Listing::kAll;
+  }
   if (named.empty()) {
-    shown = report.versions;
+    for (const auto& v : report.versions) {
+      if (Shown(v, listing)) shown.push_back(v);
+    }
   } else {
     Judgement judged = JudgeVersions(report, named, policy);
     shown = std::move(judged.versions);
@@ -65,9 +78,10 @@ int RunStatus(int argc, char** argv) {
   } else if (vm.count("json")) {
     Report filtered = report;
     filtered.versions = shown;
-    std::cout << DumpJson(ReportToJson(filtered), 2) << std::endl;
+    filtered.hidden_versions = HiddenBy(report, listing);
+    std::cout << DumpJson(ReportToJson(filtered, listing), 2) << std::endl;
   } else {
-    std::cout << FormatReportTable(report, shown);
+    std::cout << FormatReportTable(report, shown, HiddenBy(report, listing));
   }
   return all_safe ? kExitDrained : kExitNotDrained;
 }

@@ -36,6 +36,7 @@ show() {
 }
 
 show status
+show status --all
 show status v1
 show status v2 --json
 echo

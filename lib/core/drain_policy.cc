@@ -6,6 +6,7 @@
 
 #include "duration.h"
 #include "retire_policy.h"
+#include "version_listing.h"
 
 namespace dbos_drain {
 namespace {
@@ -167,6 +168,7 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
   });
   report.versions = std::move(ordered);
   for (size_t i = 0; i < report.versions.size(); ++i) report.index[report.versions[i].version] = i;
+  MarkListed(report, options.show_recent_ms);
   return report;
 }
 

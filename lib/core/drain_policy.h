@@ -18,6 +18,7 @@
 #include <string>
 
 #include "model.h"
+#include "version_listing.h"
 
 namespace dbos_drain {
 
@@ -27,6 +28,9 @@ struct PolicyOptions {
   // --max-replica-lag: on a standby further behind than this (or of unknown lag), no version is
   // drained (replica_lag.h).
   std::chrono::milliseconds max_replica_lag{10000};
+  // --show-recent: a version registered within this long stays in the default listing even when
+  // it is safe to retire (version_listing.h).
+  int64_t show_recent_ms = kDefaultShowRecentMs;
 };
 
 inline constexpr const char* kPatchingVersion = "PATCHING_ENABLED";

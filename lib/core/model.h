@@ -182,6 +182,9 @@ struct VersionReport {
   std::set<std::string> connected_executors;  // executors of V with a session (TS SDK)
   bool connectivity_known = false;
   bool stuck = false;
+
+  // In the default listing (version_listing.h): false only for a quiet, long-drained version.
+  bool listed = true;
 };
 
 // Totals for one queue across all versions (for KEDA and metrics).
@@ -209,6 +212,10 @@ struct Report {
   int64_t quiet_period_ms = 0;           // the window the retire verdict used
   bool intake_read = false;              // the snapshot's intake covered that whole window
   StatusCounts unassigned_not_queued;    // unassigned minus what sits on a queue
+  // The default listing (version_listing.h): the recent window it used (--show-recent) and how
+  // many entries of `versions` it hides (their `listed` is false).
+  int64_t show_recent_ms = 0;
+  size_t hidden_versions = 0;
 
   // The report's own entry for `version`, or null. O(log n).
   const VersionReport* Find(const std::string& version) const;

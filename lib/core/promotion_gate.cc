@@ -23,6 +23,11 @@ GateVerdict DecideGate(const GateSelection& selection, const Report& report, con
     if (blocked > blocking.size()) {
       summary += "; and " + std::to_string(blocked - blocking.size()) + " more versions not safe to retire";
     }
+  } else if (j.versions.empty() && selection.hidden > 0) {
+    summary = "nothing to retire: " + (selection.latest ? *selection.latest : std::string("?")) +
+              " is the latest version and the " + std::to_string(selection.hidden) +
+              (selection.hidden == 1 ? " other version is" : " other versions are") +
+              " long drained (safe to retire, not listed)";
   } else if (j.versions.empty()) {
     summary = "nothing to retire: " + (selection.latest ? *selection.latest : std::string("?")) +
               " is the latest version and no other version is known";
@@ -33,6 +38,10 @@ GateVerdict DecideGate(const GateSelection& selection, const Report& report, con
     for (const auto& v : j.versions) names += (names.empty() ? "" : ", ") + v.version;
     summary = names + " safe to retire: nothing in flight, no start in the last " +
               FormatDuration(std::chrono::milliseconds(report.quiet_period_ms));
+  }
+  if (verdict.safe_to_retire && !j.versions.empty() && selection.hidden > 0) {
+    summary += "; and " + std::to_string(selection.hidden) +
+               (selection.hidden == 1 ? " long-drained version" : " long-drained versions") + " (safe to retire, not listed)";
   }
   verdict.versions = std::move(j.versions);
   verdict.summary = std::move(summary);

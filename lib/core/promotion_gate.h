@@ -23,6 +23,10 @@ struct GateSelection {
   std::vector<std::string> versions;
   bool all_but_latest = false;        // no metadata.version: every version but the latest
   std::optional<std::string> latest;  // the report's latest version
+  // all_but_latest: versions left out of `versions` because the default listing hides them
+  // (version_listing.h). Hidden means safe to retire, so leaving them out never changes the
+  // verdict; it keeps 1,000 long-drained versions out of every answer and log line.
+  size_t hidden = 0;
 };
 
 struct GateVerdict {

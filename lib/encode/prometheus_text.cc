@@ -127,8 +127,21 @@ void SelfMetrics(Writer& w, const PrometheusInput& in) {
   }
 }
 
+using Versions = std::vector<const VersionReport*>;
+
+// The versions that get per-version series: the default listing (core/version_listing.h), so
+// 1,000 long-drained versions do not make every scrape carry 1,000 x ~20 series.
+Versions ListedVersions(const Report& r) {
+  Versions out;
+  out.reserve(r.versions.size());
+  for (const auto& v : r.versions) {
+    if (v.listed) out.push_back(&v);
+  }
+  return out;
+}
+
 // Issue 12: the retire verdict, from the same report.
-void RetireMetrics(Writer& w, const Report& r) {
+void RetireMetrics(Writer& w, const Report& r, const Versions& versions) {
   w.Family("dbos_drain_quiet_period_seconds", "gauge",
            "--quiet-period: a version is safe to retire only when no workflow of it started within this window.");
   w.Sample("dbos_drain_quiet_period_seconds", {}, r.quiet_period_ms / 1000.0);
@@ -136,12 +149,14 @@ void RetireMetrics(Writer& w, const Report& r) {
   w.Family("dbos_drain_version_safe_to_retire", "gauge",
            "1 when the version is safe to retire (known, not latest, not patching, nothing in flight, not stuck, no "
            "start within the quiet period), else 0.");
-  for (const auto& v : r.versions) {
+  for (const VersionReport* vp : versions) {
+    const VersionReport& v = *vp;
     w.Sample("dbos_drain_version_safe_to_retire", {{"version", v.version}}, v.safe_to_retire ? 1 : 0);
   }
   w.Family("dbos_drain_version_phase", "gauge",
            "1 for the version's current phase (latest, active, draining, stuck, drained, unknown), 0 for the others.");
-  for (const auto& v : r.versions) {
+  for (const VersionReport* vp : versions) {
+    const VersionReport& v = *vp;
     for (Phase p : kAllPhases) {
       w.Sample("dbos_drain_version_phase", {{"version", v.version}, {"phase", PhaseName(p)}}, v.phase == p ? 1 : 0);
     }
@@ -149,31 +164,35 @@ void RetireMetrics(Writer& w, const Report& r) {
   w.Family("dbos_drain_version_retire_hold", "gauge",
            "0 exactly when the version is safe to retire, else in flight + started within the quiet period (at least "
            "1): the value to scale the version's Deployment on.");
-  for (const auto& v : r.versions) {
+  for (const VersionReport* vp : versions) {
+    const VersionReport& v = *vp;
     w.Sample("dbos_drain_version_retire_hold", {{"version", v.version}}, static_cast<double>(v.retire_hold));
   }
   w.Family("dbos_drain_version_intake_started_workflows", "gauge",
            "Workflows of the version created within the quiet period (by created_at, against the database's now()).");
-  for (const auto& v : r.versions) {
+  for (const VersionReport* vp : versions) {
+    const VersionReport& v = *vp;
     w.Sample("dbos_drain_version_intake_started_workflows", {{"version", v.version}},
              static_cast<double>(v.intake.started));
   }
   bool any_eta = false;
-  for (const auto& v : r.versions) any_eta = any_eta || v.eta_seconds.has_value();
+  for (const VersionReport* v : versions) any_eta = any_eta || v->eta_seconds.has_value();
   if (any_eta) {
     w.Family("dbos_drain_version_eta_seconds", "gauge",
              "Estimated seconds until the version is safe to retire, assuming no new start (absent when unknown).");
-    for (const auto& v : r.versions) {
+    for (const VersionReport* vp : versions) {
+      const VersionReport& v = *vp;
       if (v.eta_seconds) w.Sample("dbos_drain_version_eta_seconds", {{"version", v.version}}, *v.eta_seconds);
     }
   }
   bool any_connected = false;
-  for (const auto& v : r.versions) any_connected = any_connected || !v.executor_connected.empty();
+  for (const VersionReport* v : versions) any_connected = any_connected || !v->executor_connected.empty();
   if (any_connected) {
     w.Family("dbos_drain_executor_connected", "gauge",
              "1 when an executor with in-flight work of the version has a database session (TypeScript SDK session "
              "names), 0 when not; absent when it cannot be told (Python, Go, a custom pool).");
-    for (const auto& v : r.versions) {
+    for (const VersionReport* vp : versions) {
+      const VersionReport& v = *vp;
       for (const auto& [executor, connected] : v.executor_connected) {
         w.Sample("dbos_drain_executor_connected", {{"version", v.version}, {"executor", executor}}, connected ? 1 : 0);
       }
@@ -184,6 +203,13 @@ void RetireMetrics(Writer& w, const Report& r) {
 void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
   w.Family("dbos_drain_report_age_seconds", "gauge", "Age of the report the version and queue series come from.");
   w.Sample("dbos_drain_report_age_seconds", {}, age_seconds);
+
+  const Versions versions = ListedVersions(r);
+  w.Family("dbos_drain_versions", "gauge",
+           "Versions of the report: listed (with per-version series) and hidden (safe to retire, not registered "
+           "within --show-recent, nothing finished within the quiet period; GET /v1/versions?all=true shows them).");
+  w.Sample("dbos_drain_versions", {{"listing", "listed"}}, static_cast<double>(versions.size()));
+  w.Sample("dbos_drain_versions", {{"listing", "hidden"}}, static_cast<double>(r.versions.size() - versions.size()));
 
   // Issue 15. The lag is +Inf on a standby that cannot tell it (no verdict is drawn from it).
   w.Family("dbos_drain_database_standby", "gauge", "1 when the database read is a hot standby (in recovery), else 0.");
@@ -198,7 +224,8 @@ void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
   w.Family("dbos_drain_version_in_flight_workflows", "gauge",
            "Workflows of an application version not finished, by queue (\"\" = not queued) and status. The latest "
            "version includes the unassigned (NULL-version) rows its workers will dequeue.");
-  for (const auto& v : r.versions) {
+  for (const VersionReport* vp : versions) {
+    const VersionReport& v = *vp;
     StatusSamples(w, "dbos_drain_version_in_flight_workflows", {{"version", v.version}, {"queue", ""}}, v.not_queued);
     for (const auto& [queue, counts] : v.queues) {
       StatusSamples(w, "dbos_drain_version_in_flight_workflows", {{"version", v.version}, {"queue", queue}}, counts);
@@ -206,20 +233,21 @@ void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
   }
 
   w.Family("dbos_drain_version_drained", "gauge", "1 when the application version has drained, else 0.");
-  for (const auto& v : r.versions) w.Sample("dbos_drain_version_drained", {{"version", v.version}}, v.drained ? 1 : 0);
+  for (const VersionReport* v : versions) w.Sample("dbos_drain_version_drained", {{"version", v->version}}, v->drained ? 1 : 0);
 
   w.Family("dbos_drain_version_latest", "gauge",
            "1 for the latest version registered in application_versions, else 0.");
-  for (const auto& v : r.versions) w.Sample("dbos_drain_version_latest", {{"version", v.version}}, v.latest ? 1 : 0);
+  for (const VersionReport* v : versions) w.Sample("dbos_drain_version_latest", {{"version", v->version}}, v->latest ? 1 : 0);
 
   w.Family("dbos_drain_version_oldest_in_flight_age_seconds", "gauge",
            "Age of the version's oldest in-flight workflow (by created_at, on the database's clock); 0 when none.");
-  for (const auto& v : r.versions) {
+  for (const VersionReport* vp : versions) {
+    const VersionReport& v = *vp;
     const double age = v.oldest_in_flight_age_ms ? *v.oldest_in_flight_age_ms / 1000.0 : 0;
     w.Sample("dbos_drain_version_oldest_in_flight_age_seconds", {{"version", v.version}}, age);
   }
 
-  RetireMetrics(w, r);
+  RetireMetrics(w, r, versions);
 
   if (!r.queues.empty()) {
     w.Family("dbos_drain_queue_in_flight_workflows", "gauge",

@@ -13,6 +13,9 @@
 //   report_age_seconds                                  gauge
 //   database_standby                                    gauge 0/1 (issue 15)
 //   replica_lag_seconds                                 gauge (standby only; +Inf when unknown)
+//   versions{listing}                                   gauge: listing="listed"|"hidden" (issue 13)
+//   The version_* and executor_* series below exist only for the listed versions (the default
+//   listing, core/version_listing.h); a hidden version is safe to retire and has none.
 //   version_in_flight_workflows{version,queue,status}   gauge
 //   version_drained{version}                            gauge
 //   version_latest{version}                             gauge

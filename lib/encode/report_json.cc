@@ -106,7 +106,7 @@ json ReplicaToJson(const ReplicaAssessment& a) {
   };
 }
 
-json ReportToJson(const Report& r) {
+json ReportToJson(const Report& r, Listing listing) {
   json schema{
       {"name", r.shape.schema},
       {"database", r.shape.database},
@@ -119,8 +119,10 @@ json ReportToJson(const Report& r) {
   json unassigned = CountsToJson(r.unassigned);
   unassigned["queues"] = CountsMap(r.unassigned_queues);
   json versions = json::array();
-  for (const auto& v : r.versions) versions.push_back(VersionToJson(v, r.as_of_ms));
-  return json{
+  for (const auto& v : r.versions) {
+    if (Shown(v, listing)) versions.push_back(VersionToJson(v, r.as_of_ms));
+  }
+  json doc{
       {"as_of", FormatTimestamp(r.as_of_ms)},
       {"standby", r.replica.standby},
       {"replica", ReplicaToJson(r.replica)},
@@ -130,8 +132,14 @@ json ReportToJson(const Report& r) {
       {"latest_version", OptionalString(r.latest_version)},
       {"quiet_period_seconds", r.quiet_period_ms / 1000.0},
       {"unassigned", unassigned},
-      {"versions", versions},
+      {"hidden_versions", HiddenBy(r, listing)},
+      {"listing", ListingName(listing)},
+      {"show_recent_seconds", r.show_recent_ms / 1000.0},
   };
+  // Moved in, not listed above: an initializer list copies its elements, and `versions` is most
+  // of the document (1,000 entries with ?all=true).
+  doc["versions"] = std::move(versions);
+  return doc;
 }
 
 std::string DumpJson(const json& document, int indent) {

@@ -17,7 +17,7 @@ std::string Cell(const std::string& s) {
 
 }  // namespace
 
-std::string FormatReportTable(const Report& report, const std::vector<VersionReport>& versions) {
+std::string FormatReportTable(const Report& report, const std::vector<VersionReport>& versions, size_t hidden) {
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"VERSION", "LATEST", "PENDING", "ENQUEUED", "DELAYED", "OLDEST", "EXECUTORS", "DRAINED", "PHASE",
                   "RETIRE"});
@@ -42,7 +42,7 @@ std::string FormatReportTable(const Report& report, const std::vector<VersionRep
   }
   std::ostringstream out;
   out << AlignColumns(rows);
-  if (versions.empty()) out << "(no versions registered and nothing in flight)\n";
+  if (versions.empty() && hidden == 0) out << "(no versions registered and nothing in flight)\n";
   if (report.unassigned.total() > 0) {
     out << "\nunassigned (NULL version, taken only by the latest version"
         << (report.latest_version ? " " + Cell(*report.latest_version) : std::string()) << "): "
@@ -66,6 +66,12 @@ std::string FormatReportTable(const Report& report, const std::vector<VersionRep
   }
   out << "\nas of " << FormatTimestamp(report.as_of_ms) << " (database " << Cell(report.shape.database) << ", schema "
       << Cell(report.shape.schema) << ")\n";
+  if (hidden > 0) {
+    out << hidden << (hidden == 1 ? " version" : " versions")
+        << " hidden: safe to retire, not registered within --show-recent "
+        << FormatDuration(std::chrono::milliseconds(report.show_recent_ms))
+        << ", nothing finished within the quiet period; --all shows " << (hidden == 1 ? "it" : "them") << "\n";
+  }
   return out.str();
 }
 

@@ -9,7 +9,9 @@
 namespace dbos_drain {
 
 // Columns: VERSION LATEST PENDING ENQUEUED DELAYED OLDEST EXECUTORS DRAINED, then notes
-// (reasons, unassigned rows, schema caveats) below the table.
-std::string FormatReportTable(const Report& report, const std::vector<VersionReport>& versions);
+// (reasons, unassigned rows, schema caveats) below the table. `hidden`: how many versions the
+// default listing left out (version_listing.h); when not 0 a last line says so and that --all
+// shows them.
+std::string FormatReportTable(const Report& report, const std::vector<VersionReport>& versions, size_t hidden = 0);
 
 }  // namespace dbos_drain

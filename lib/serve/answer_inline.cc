@@ -23,4 +23,9 @@ bool AnswersWithoutWaiting(RouteKind kind, bool report_fresh, bool ever_succeede
   return false;
 }
 
+bool AnswersWithoutWaiting(const Route& route, bool report_fresh, bool ever_succeeded) {
+  if (route.kind == RouteKind::kVersions && route.all) return false;
+  return AnswersWithoutWaiting(route.kind, report_fresh, ever_succeeded);
+}
+
 }  // namespace dbos_drain

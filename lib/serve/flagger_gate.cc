@@ -181,7 +181,12 @@ std::variant<GateSelection, GateError> SelectGateVersions(const GatePayload& pay
   }
   s.all_but_latest = true;
   for (const auto& v : report.versions) {
-    if (v.version != *report.latest_version) s.versions.push_back(v.version);
+    if (v.version == *report.latest_version) continue;
+    if (!v.listed) {
+      ++s.hidden;  // safe to retire by definition (version_listing.h): it cannot hold the promotion
+      continue;
+    }
+    s.versions.push_back(v.version);
   }
   return s;
 }

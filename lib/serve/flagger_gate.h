@@ -78,7 +78,9 @@ std::optional<GateError> CheckGateApplication(const GatePayload& payload,
                                               const std::optional<std::string>& server_application);
 
 // metadata.version when given; otherwise every version in the report except the latest one
-// registered in application_versions. 422 when there is no such table, or nothing registered.
+// registered in application_versions and those the default listing hides (safe to retire by
+// definition; counted in GateSelection::hidden). 422 when there is no such table, or nothing
+// registered.
 std::variant<GateSelection, GateError> SelectGateVersions(const GatePayload& payload, const Report& report);
 
 // The verdict: DecideGate in core/promotion_gate.h (promote only when every selected version is

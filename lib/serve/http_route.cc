@@ -44,6 +44,30 @@ Route Method(const std::string& method, const char* allow, RouteKind kind) {
   return r;
 }
 
+// The query's key=value pairs in order, keys and values still encoded; a pair without '='
+// has no value.
+struct QueryParam {
+  std::string key;
+  std::optional<std::string> value;
+};
+std::vector<QueryParam> SplitQuery(const std::string& query) {
+  std::vector<QueryParam> out;
+  if (query.empty()) return out;
+  size_t p = 0;
+  while (true) {
+    auto amp = query.find('&', p);
+    std::string pair = query.substr(p, amp == std::string::npos ? std::string::npos : amp - p);
+    auto eq = pair.find('=');
+    QueryParam q;
+    q.key = pair.substr(0, eq);
+    if (eq != std::string::npos) q.value = pair.substr(eq + 1);
+    out.push_back(std::move(q));
+    if (amp == std::string::npos) break;
+    p = amp + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::string> PercentDecode(const std::string& in) {
@@ -99,7 +123,23 @@ Route RouteRequest(const std::string& method, const std::string& target) {
   if (seg.size() == 1 && seg[0] == "readyz") return Method(method, "GET, HEAD", RouteKind::kReadyz);
   if (seg.size() == 1 && seg[0] == "metrics") return Method(method, "GET, HEAD", RouteKind::kMetrics);
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "versions") {
-    if (seg.size() == 2) return Method(method, "GET, HEAD", RouteKind::kVersions);
+    if (seg.size() == 2) {
+      Route r = Method(method, "GET, HEAD", RouteKind::kVersions);
+      if (r.kind != RouteKind::kVersions) return r;
+      // The only query parameter: all=true|false (the last one given wins).
+      for (const auto& q : SplitQuery(query)) {
+        if (q.key != "all") continue;
+        const auto value = q.value ? PercentDecode(*q.value) : std::nullopt;
+        if (value == std::string("true")) {
+          r.all = true;
+        } else if (value == std::string("false")) {
+          r.all = false;
+        } else {
+          return Bad("the all parameter takes true or false (GET /v1/versions?all=true lists every version)");
+        }
+      }
+      return r;
+    }
     if (seg.size() == 3) return named(RouteKind::kVersion, seg[2], "version");
     return Bad("a version is one path segment; encode '/' as %2F");
   }
@@ -109,23 +149,15 @@ Route RouteRequest(const std::string& method, const std::string& target) {
     Route r = named(RouteKind::kQueue, seg[2], "queue");
     if (r.kind != RouteKind::kQueue) return r;
     // The only query parameter: version=V.
-    size_t p = 0;
-    while (p <= query.size() && !query.empty()) {
-      auto amp = query.find('&', p);
-      std::string pair = query.substr(p, amp == std::string::npos ? std::string::npos : amp - p);
-      auto eq = pair.find('=');
-      std::string key = pair.substr(0, eq);
-      if (key == "version") {
-        if (eq == std::string::npos) return Bad("version= needs a value");
-        std::string raw = pair.substr(eq + 1);
-        for (auto& c : raw) if (c == '+') c = ' ';
-        auto v = PercentDecode(raw);
-        if (!v) return Bad("the version parameter has a broken percent-encoding");
-        if (auto why = CheckName(*v, "version"); !why.empty()) return Bad(why);
-        r.version = *v;
-      }
-      if (amp == std::string::npos) break;
-      p = amp + 1;
+    for (const auto& q : SplitQuery(query)) {
+      if (q.key != "version") continue;
+      if (!q.value) return Bad("version= needs a value");
+      std::string raw = *q.value;
+      for (auto& c : raw) if (c == '+') c = ' ';
+      auto v = PercentDecode(raw);
+      if (!v) return Bad("the version parameter has a broken percent-encoding");
+      if (auto why = CheckName(*v, "version"); !why.empty()) return Bad(why);
+      r.version = *v;
     }
     return r;
   }

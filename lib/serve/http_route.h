@@ -2,11 +2,12 @@
 // every path rule is unit-tested and fuzzed without a server.
 //
 // Routes (docs/report-format.md):
-//   GET  /healthz   GET /readyz   GET /metrics   GET /v1/versions
+//   GET  /healthz   GET /readyz   GET /metrics   GET /v1/versions[?all=true|false]
 //   GET  /v1/versions/{version}   GET /v1/queues/{queue}[?version=V|latest]   GET /v1/patches
 //   POST /v1/flagger/confirm-promotion
 // {version} and {queue} are one percent-decoded path segment: 1..255 bytes of valid UTF-8
-// without NUL. HEAD is answered like GET without a body.
+// without NUL. HEAD is answered like GET without a body. Query parameters a route does not
+// take are ignored; a parameter it takes with a malformed value is a 400 (kBadRequest).
 #pragma once
 
 #include <optional>
@@ -32,6 +33,7 @@ struct Route {
   RouteKind kind = RouteKind::kNotFound;
   std::string name;                   // {version} or {queue}, decoded
   std::optional<std::string> version; // ?version= for queues
+  bool all = false;                   // ?all=true for /v1/versions: every version, not the default listing
   std::string allow;                  // for kMethodNotAllowed: "GET, HEAD"
   std::string error;                  // for kBadRequest
 };

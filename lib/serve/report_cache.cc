@@ -145,6 +145,11 @@ void ReportCache::Shutdown() {
   refreshed_.notify_all();
 }
 
+const std::string& CachedReport::AllVersionsJson() const {
+  std::call_once(all_versions_once_, [this] { all_versions_json_ = DumpJson(ReportToJson(report, Listing::kAll)); });
+  return all_versions_json_;
+}
+
 std::shared_ptr<CachedReport> ReportCache::Encode(Snapshot snapshot, const ReportWindow& window,
                                                   std::chrono::milliseconds took) const {
   auto cached = std::make_shared<CachedReport>();
@@ -154,7 +159,7 @@ std::shared_ptr<CachedReport> ReportCache::Encode(Snapshot snapshot, const Repor
   cached->refresh_interval = std::chrono::duration_cast<std::chrono::milliseconds>(window.fresh_until - window.fetched_at);
   cached->staleness_bound = std::chrono::duration_cast<std::chrono::milliseconds>(window.usable_until - window.fetched_at);
   std::string as_of = FormatTimestamp(cached->report.as_of_ms);
-  cached->report_json = DumpJson(ReportToJson(cached->report));
+  cached->report_json = DumpJson(ReportToJson(cached->report, Listing::kDefault));
   for (const auto& v : cached->report.versions) {
     auto doc = VersionToJson(v, cached->report.as_of_ms);
     doc["as_of"] = as_of;

@@ -57,13 +57,23 @@ struct CachedReport {
   // from fetched_at (core/refresh_plan.h: RefreshInterval, StalenessBound).
   std::chrono::milliseconds refresh_interval{0};
   std::chrono::milliseconds staleness_bound{0};
-  std::string report_json;  // the full report, without age_seconds (callers splice it in)
-  std::map<std::string, std::string> version_json;  // per version entry + as_of, without age_seconds
+  // The report in its default listing (core/version_listing.h), without age_seconds (callers
+  // splice it in): GET /v1/versions.
+  std::string report_json;
+  // Every version (GET /v1/versions?all=true), encoded on first use, at most once per report, by
+  // the first caller that asks (others wait for that one encoding; no cache lock is held).
+  const std::string& AllVersionsJson() const;
+  // Per version entry + as_of, without age_seconds, for every version, listed or not.
+  std::map<std::string, std::string> version_json;
 
   // Seconds since the report was read (the one definition of a report's age).
   double AgeSeconds(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now()) const {
     return std::chrono::duration<double>(now - fetched_at).count();
   }
+
+ private:
+  mutable std::once_flag all_versions_once_;
+  mutable std::string all_versions_json_;
 };
 
 class ReportCache {

@@ -1,15 +1,16 @@
-// GET /v1/versions (the whole report) and GET /v1/versions/{version} (one verdict).
+// GET /v1/versions (the report in its default listing; ?all=true: every version) and
+// GET /v1/versions/{version} (one verdict, for any version, listed or not).
 // A version answer is 200 whenever the database answered, drained or not: Argo Rollouts' web
 // provider counts every non-2xx as a measurement error and aborts after a few in a row.
 #include "api.h"
 
 namespace dbos_drain {
 
-HttpResponse ServeVersions(const ApiContext& ctx, const Route&) {
+HttpResponse ServeVersions(const ApiContext& ctx, const Route& route) {
   auto result = ctx.cache.Get();
   if (!result.report) return DatabaseErrorResponse(*result.error);
   HttpResponse r;
-  r.body = WithAge(result.report->report_json, *result.report);
+  r.body = WithAge(route.all ? result.report->AllVersionsJson() : result.report->report_json, *result.report);
   return r;
 }
 

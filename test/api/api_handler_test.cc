@@ -362,3 +362,65 @@ TEST_CASE("api: every request is counted by route label and status", "[api]") {
   CHECK(n("bad_request", 400) == 1);
   CHECK(n("/v1/flagger/confirm-promotion", 409) == 1);
 }
+
+TEST_CASE("api: /v1/versions lists by default, ?all=true every version; {v} answers any", "[api][listing]") {
+  // v1 and v2 as in SampleSnapshot, plus 50 versions registered 3 days ago with nothing in flight
+  // (safe to retire, quiet: hidden by default).
+  Snapshot s = SampleSnapshot();
+  for (int i = 0; i < 50; ++i) {
+    const int64_t at = kNow - 3 * 86'400'000LL + i;
+    s.registered.push_back({"old-" + std::to_string(i), at, at});
+  }
+  Api::Config config;
+  config.snapshot = s;
+  Api api(config);
+
+  json d = Body(api.Get("/v1/versions"));
+  CHECK(d.at("listing") == "default");
+  CHECK(d.at("hidden_versions") == 50);
+  REQUIRE(d.at("versions").size() == 2);
+  CHECK(d.at("versions").at(0).at("version") == "v1");
+  CHECK(d.at("versions").at(1).at("version") == "v2");
+  CHECK(d.contains("age_seconds"));
+  CHECK(Body(api.Get("/v1/versions?all=false")).at("hidden_versions") == 50);
+  CHECK(Body(api.Get("/v1/versions?verbose=1")).at("hidden_versions") == 50);  // unknown parameters are ignored
+
+  auto all_response = api.Get("/v1/versions?all=true");
+  CHECK(all_response.status == 200);
+  json all = Body(all_response);
+  CHECK(all.at("listing") == "all");
+  CHECK(all.at("hidden_versions") == 0);
+  REQUIRE(all.at("versions").size() == 52);
+  CHECK(all.at("versions").at(0).at("version") == "old-0");  // registration order, as ever
+  CHECK(all.at("unassigned") == d.at("unassigned"));
+  CHECK(all.contains("age_seconds"));
+  // Encoded once per report: the same body (but its age) again, and no extra read.
+  json again = Body(api.Get("/v1/versions?all=true&all=true"));
+  again.erase("age_seconds");
+  all.erase("age_seconds");
+  CHECK(again == all);
+  CHECK(api.cache().refresh_count() == 1);
+  auto head = api.Call("HEAD", "/v1/versions?all=true");
+  CHECK(head.status == 200);
+  CHECK(head.body.empty());
+
+  // A hidden version is answered by name like any other.
+  json old = Body(api.Get("/v1/versions/old-7"));
+  CHECK(old.at("version") == "old-7");
+  CHECK(old.at("known") == true);
+  CHECK(old.at("safe_to_retire") == true);
+  CHECK(old.at("registered_at") == FormatTimestamp(kNow - 3 * 86'400'000LL + 7));
+
+  for (const char* bad : {"/v1/versions?all", "/v1/versions?all=1", "/v1/versions?all=yes", "/v1/versions?all=%zz"}) {
+    INFO(bad);
+    auto r = api.Get(bad);
+    CheckError(r, 400, "bad_request");
+    CHECK(json::parse(r.body).at("error").at("message").get<std::string>().find("true or false") != std::string::npos);
+  }
+  // /metrics: series only for the listed versions, and the count of both.
+  auto m = api.Get("/metrics");
+  CHECK(m.body.find("dbos_drain_versions{listing=\"listed\"} 2\n") != std::string::npos);
+  CHECK(m.body.find("dbos_drain_versions{listing=\"hidden\"} 50\n") != std::string::npos);
+  CHECK(m.body.find("old-") == std::string::npos);
+  CHECK(m.body.find("dbos_drain_version_drained{version=\"v1\"} 0\n") != std::string::npos);
+}

@@ -226,7 +226,11 @@ TEST_CASE("scripts/load-demo.sh loads a drained, a not-drained and a latest vers
   INFO(load.Describe());
   REQUIRE(load.exit_code == 0);
 
-  ProcessResult r = RunDrain(Args({"status", "--json"}, db));
+  // v1 (registered 3 days ago, drained 2 days ago) is hidden from the default listing.
+  auto listed = ParseJson(RunDrain(Args({"status", "--json"}, db)));
+  CHECK(listed.at("hidden_versions") == 1);
+  CHECK(listed.at("versions").size() == 2);
+  ProcessResult r = RunDrain(Args({"status", "--json", "--all"}, db));
   INFO(r.Describe());
   REQUIRE(r.exit_code == 0);
   auto j = ParseJson(r);

@@ -28,3 +28,17 @@ TEST_CASE("inline: with a stale report, only what never reads the database stays
     CHECK_FALSE(AnswersWithoutWaiting(k, false, true));
   }
 }
+
+TEST_CASE("inline: GET /v1/versions?all=true always goes to the pool (a big body, encoded on first use)", "[inline][listing]") {
+  const Route all = RouteRequest("GET", "/v1/versions?all=true");
+  REQUIRE(all.all);
+  for (bool fresh : {true, false}) {
+    for (bool ever : {true, false}) {
+      CHECK_FALSE(AnswersWithoutWaiting(all, fresh, ever));
+      CHECK(AnswersWithoutWaiting(RouteRequest("GET", "/v1/versions"), fresh, ever) == fresh);
+      CHECK(AnswersWithoutWaiting(RouteRequest("GET", "/v1/versions?all=false"), fresh, ever) == fresh);
+    }
+  }
+  CHECK(AnswersWithoutWaiting(RouteRequest("GET", "/v1/versions/v1?all=true"), true, true));  // not the all route
+  CHECK(AnswersWithoutWaiting(RouteRequest("GET", "/v1/versions?all=maybe"), false, false));   // a 400, from memory
+}
