@@ -12,8 +12,10 @@
 // so its behaviour (and every pinned hostile-input answer) is unchanged.
 //
 // Contract:
-//  - One thread runs every connection; a connection costs one descriptor while it has sent
-//    nothing, and three (client, forward, cpprest's end) from its first byte on.
+//  - One thread runs every connection; it never waits on the database (answers that need a read
+//    come back from the worker pool). A connection costs one descriptor until it sends a request
+//    the front forwards, and three (client, forward, cpprest's end) from then on (with `answer`
+//    unset: from its first byte on).
 //  - A connection is closed by the policy's deadline (checked every `sweep`); closing it closes
 //    the forward socket, so cpprest's end goes too: descriptors return to their baseline.
 //  - At `max_connections` the quietest connection not in a request is closed to admit the new

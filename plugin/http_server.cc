@@ -176,6 +176,7 @@ struct HttpServer::Impl {
   // The request was counted in `in_flight` when it arrived; Reply() counts it out.
   void Answer(http_request request, HttpRequest req, bool close = false) {
     if (serve_inline && serve_inline(req)) {
+      ReportCache::NoWaitScope no_wait;  // an I/O thread: never wait on a read (report_cache.h)
       Reply(request, handler(req), close || shutting_down, in_flight);
       return;
     }
@@ -291,6 +292,9 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
         return Offer{};
     }
     if (impl->serve_inline && impl->serve_inline(req)) {
+      // The listener's one thread must never wait on a read, even if the report turns stale
+      // between serve_inline's look and the handler's (report_cache.h).
+      ReportCache::NoWaitScope no_wait;
       return Offer{Offer::Kind::kNow, {impl->handler(req), impl->shutting_down}};
     }
     impl->in_flight->Begin();

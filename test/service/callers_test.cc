@@ -202,7 +202,7 @@ TEST_CASE("no route the examples call answers 2xx with a body that is not a JSON
       check("GET", q);
       check("HEAD", q);
     }
-    for (const std::string& v : {"v1", "v2", "v-unknown"}) {
+    for (const char* v : {"v1", "v2", "v-unknown"}) {
       check("POST", "/v1/flagger/confirm-promotion", std::regex_replace(flagger, std::regex("%V%"), v));
     }
     check("GET", "/v1/flagger/confirm-promotion");
