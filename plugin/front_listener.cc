@@ -2,6 +2,8 @@
 // connection table and each connection's state need no locks (open_connections() reads an atomic).
 #include "front_listener.h"
 
+#include "front_answer.h"
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
@@ -36,6 +38,7 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
   Table open;
   std::atomic<std::size_t> open_count{0};
   std::atomic<std::size_t> forwarding{0};  // connections with a forward socket to cpprest
+  std::atomic<std::size_t> answering{0};   // answers of our own being written
   bool closing = false;
   // The cap's log line: at most one every kCapLogEvery, with what happened since the last one.
   Clock::time_point cap_logged_at{};
@@ -46,7 +49,11 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
   class Connection : public std::enable_shared_from_this<Connection> {
    public:
     Connection(Impl& owner, tcp::socket socket)
-        : owner_(owner), client_(std::move(socket)), service_(owner.io), state_(NewConnection(Clock::now())) {}
+        : owner_(owner),
+          client_(std::move(socket)),
+          service_(owner.io),
+          state_(NewConnection(Clock::now())),
+          local_(static_cast<bool>(owner.options.answer)) {}
 
     void Start(Table::iterator self) {
       self_ = self;
@@ -82,6 +89,7 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
       client_.close(ec);
       service_.close(ec);
       if (service_open_) --owner_.forwarding;
+      if (answering_) --owner_.answering;
       owner_.open.erase(self_);  // may drop the last owner: touch nothing after this
       owner_.open_count = owner_.open.size();
     }
@@ -112,17 +120,67 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
           return;
         }
         self->state_ = OnClientBytes(self->state_, std::string_view(self->client_buf_.data(), n), Clock::now());
-        self->ForwardToService(n);
+        if (!self->local_) return self->ForwardToService(asio::buffer(self->client_buf_.data(), n));
+        self->buffered_.append(self->client_buf_.data(), n);
+        self->AnswerBuffered();
       });
     }
 
-    void ForwardToService(std::size_t n) {
+    // Answers the buffered requests here while it can (front_answer.h); the first one it cannot
+    // goes to cpprest with everything after it, and so does the rest of the connection.
+    void AnswerBuffered() {
+      if (closed_) return;
+      if (buffered_.empty()) return ReadClient();
+      FrontHead head = ParseFrontHead(buffered_);
+      if (head.kind == FrontHead::Kind::kNeedMore) return ReadClient();
+      Options::Offer offer;
+      if (head.kind == FrontHead::Kind::kRequest) {
+        // The answer given later comes from another thread: it reaches this connection through
+        // the listener's thread, if both are still there by then.
+        std::weak_ptr<Impl> owner = owner_.shared_from_this();
+        std::weak_ptr<Connection> conn = shared_from_this();
+        const bool keep_alive = head.keep_alive;
+        offer = owner_.options.answer(head.request, [owner, conn, keep_alive](Options::Answer answer) {
+          auto impl = owner.lock();
+          if (!impl) return;
+          asio::post(impl->io, [conn, keep_alive, answer = std::move(answer)]() mutable {
+            if (auto self = conn.lock()) self->WriteAnswer(std::move(answer), keep_alive);
+          });
+        });
+      }
+      if (offer.kind == Options::Offer::Kind::kForward) {
+        local_ = false;
+        return ForwardToService(asio::buffer(buffered_));
+      }
+      buffered_.erase(0, head.consumed);
+      answering_ = true;
+      ++owner_.answering;
+      if (offer.kind == Options::Offer::Kind::kNow) WriteAnswer(std::move(offer.now), head.keep_alive);
+    }
+
+    // Writes an answer of ours, then goes on with what the client sent next.
+    void WriteAnswer(Options::Answer answer, bool keep_alive) {
+      if (closed_) return;
+      const bool close = answer.close || !keep_alive;
+      response_ = FormatFrontResponse(answer.response, answer.close);
+      auto self = shared_from_this();
+      ClientWrite(asio::buffer(response_), [self, close](const boost::system::error_code& e, std::size_t) {
+        if (self->closed_) return;
+        self->answering_ = false;
+        --self->owner_.answering;
+        if (e || close) return self->Close();
+        self->state_ = OnServiceBytes(self->state_, Clock::now());
+        self->AnswerBuffered();
+      });
+    }
+
+    void ForwardToService(asio::const_buffer bytes) {
       auto self = shared_from_this();
       if (!service_open_) {
         // Connect to cpprest on the first byte: a connection that never sends anything costs
         // one descriptor, not three.
         service_.async_connect(tcp::endpoint(asio::ip::address_v4::loopback(), owner_.options.backend_port),
-                               [self, n](const boost::system::error_code& e) {
+                               [self, bytes](const boost::system::error_code& e) {
                                  if (self->closed_) return;
                                  if (e) {
                                    self->owner_.log.Error("cannot reach the internal listener", {{"error", e.message()}});
@@ -133,13 +191,14 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
                                  self->service_open_ = true;
                                  ++self->owner_.forwarding;
                                  self->ReadService();
-                                 self->ForwardToService(n);
+                                 self->ForwardToService(bytes);
                                });
         return;
       }
-      asio::async_write(service_, asio::buffer(client_buf_.data(), n), [self](const boost::system::error_code& e, std::size_t) {
+      asio::async_write(service_, bytes, [self](const boost::system::error_code& e, std::size_t) {
         if (self->closed_) return;
         if (e) return self->Close();
+        std::string().swap(self->buffered_);  // forwarded (it may have been the bytes written)
         self->ReadClient();
       });
     }
@@ -171,6 +230,10 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
     Table::iterator self_;
     bool service_open_ = false;
     bool closed_ = false;
+    bool local_;               // still offering requests to options.answer
+    std::string buffered_;     // client bytes not yet answered or forwarded (while local_)
+    std::string response_;     // the answer being written
+    bool answering_ = false;
   };
 
   void Accept() {
@@ -288,7 +351,9 @@ void FrontListener::Close(std::chrono::milliseconds drain) {
   });
   // Connections whose cpprest end is closing forward what it sent, then close themselves.
   const auto deadline = Clock::now() + drain;
-  while (impl->forwarding > 0 && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while ((impl->forwarding > 0 || impl->answering > 0) && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   asio::post(impl->io, [impl] {
     impl->closing = true;
     boost::system::error_code ec;

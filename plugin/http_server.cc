@@ -176,6 +176,7 @@ struct HttpServer::Impl {
   // The request was counted in `in_flight` when it arrived; Reply() counts it out.
   void Answer(http_request request, HttpRequest req, bool close = false) {
     if (serve_inline && serve_inline(req)) {
+      ReportCache::NoWaitScope no_wait;  // an I/O thread: never wait on a read (report_cache.h)
       Reply(request, handler(req), close || shutting_down, in_flight);
       return;
     }
@@ -213,6 +214,7 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
                                              ? "--listen https://... needs --tls-cert-file and --tls-key-file"
                                              : "--tls-cert-file/--tls-key-file need --listen https://HOST:PORT");
   }
+  auto& front_options = impl_->front_options;
   impl_->front_options.host = uri.host();
   impl_->front_options.port = static_cast<uint16_t>(uri.port());
   impl_->front_options.timeouts = limits.timeouts;
@@ -272,6 +274,40 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
   };
   impl_->handle = handle;
   impl_->pool = std::make_unique<boost::asio::thread_pool>(std::max(1u, workers));
+  // The front listener answers the pollers' routes itself (front_answer.h): the verdicts, the
+  // queue route and the probes, small and cheap to encode, from memory on its thread when the
+  // API answers them without waiting, else on the worker pool like cpprest's requests. /metrics
+  // (large, scraped every 15-60 s), the patch routes, Flagger's POST and every request the front
+  // does not parse as a plain GET still go through cpprest.
+  using Offer = FrontListener::Options::Offer;
+  front_options.answer = [impl](const HttpRequest& req, FrontListener::Options::Later later) -> Offer {
+    switch (RouteRequest(req.method, req.target).kind) {
+      case RouteKind::kHealthz:
+      case RouteKind::kReadyz:
+      case RouteKind::kVersions:
+      case RouteKind::kVersion:
+      case RouteKind::kQueue:
+        break;
+      default:
+        return Offer{};
+    }
+    if (impl->serve_inline && impl->serve_inline(req)) {
+      // The listener's one thread must never wait on a read, even if the report turns stale
+      // between serve_inline's look and the handler's (report_cache.h).
+      ReportCache::NoWaitScope no_wait;
+      return Offer{Offer::Kind::kNow, {impl->handler(req), impl->shutting_down}};
+    }
+    impl->in_flight->Begin();
+    boost::asio::post(*impl->pool, [impl, req, later = std::move(later)] {
+      try {
+        later({impl->handler(req), impl->shutting_down});
+      } catch (...) {
+        // The handler never throws; an exception escaping a job would end the process.
+      }
+      impl->in_flight->End();
+    });
+    return Offer{Offer::Kind::kLater, {}};
+  };
 }
 
 HttpServer::~HttpServer() = default;

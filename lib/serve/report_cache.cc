@@ -92,6 +92,13 @@ bool ReportCache::IsFresh() const {
   return SteadyNs(Clock::now()) < fresh_until_ns_.load(std::memory_order_acquire);
 }
 
+namespace {
+thread_local bool t_no_wait = false;  // inside a ReportCache::NoWaitScope
+}  // namespace
+
+ReportCache::NoWaitScope::NoWaitScope() : outer_(t_no_wait) { t_no_wait = true; }
+ReportCache::NoWaitScope::~NoWaitScope() { t_no_wait = outer_; }
+
 ReportCache::Result ReportCache::Get(const std::string& version) {
   std::unique_lock<std::mutex> lock(mu_);
   auto now = Clock::now();
@@ -110,6 +117,11 @@ ReportCache::Result ReportCache::Get(const std::string& version) {
       break;
     case GetAction::kJoin:
       break;
+  }
+  if (t_no_wait) {
+    if (Usable(State(), now)) return {current_, std::nullopt};
+    if (last_error_) return {nullptr, last_error_};
+    return {nullptr, DrainError(ErrorCode::kDatabaseUnavailable, "no report could be read yet")};
   }
   const uint64_t seen = generation_;
   const bool done = refreshed_.wait_for(lock, options_.wait_timeout, [&] { return generation_ != seen || stopping_; });

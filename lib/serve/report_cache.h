@@ -96,7 +96,23 @@ class ReportCache {
 
   // The current report, refreshing first when it is older than `refresh`.
   // `version`: a version the caller is about to look up (may become watched).
+  // On a thread inside a NoWaitScope, Get() never waits: where it would wait for a read it asks
+  // for the read and answers with the current report while it is within its staleness bound
+  // (else the last error). For a thread that must not block (serve's front listener), which
+  // calls Get() only right after IsFresh() said true, so what it gets is at most microseconds
+  // past the refresh interval: never a verdict older than the bound.
   Result Get(const std::string& version = "");
+
+  class NoWaitScope {
+   public:
+    NoWaitScope();
+    ~NoWaitScope();
+    NoWaitScope(const NoWaitScope&) = delete;
+    NoWaitScope& operator=(const NoWaitScope&) = delete;
+
+   private:
+    bool outer_;
+  };
 
   // For a prompt shutdown: stops refreshing and releases every caller waiting for a refresh at
   // once (each gets the report within max_staleness, or an error); later calls do not wait.

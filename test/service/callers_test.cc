@@ -111,7 +111,7 @@ TEST_CASE("queue route: unknown queue and version=latest without a latest versio
   SECTION("an unknown queue is 404 where the queues table can tell") {
     OldRowsOnly fx;
     DrainService svc(Config(fx.db.url()));
-    for (const std::string& target : {"/v1/queues/taks", "/v1/queues/taks?version=latest", "/v1/queues/taks?version=v1"}) {
+    for (const char* target : {"/v1/queues/taks", "/v1/queues/taks?version=latest", "/v1/queues/taks?version=v1"}) {
       HttpReply r = svc.Get(target);
       INFO(target << " -> " << r.Describe());
       CHECK(IsJsonError(r, 404, "not_found"));
@@ -194,15 +194,15 @@ TEST_CASE("no route the examples call answers 2xx with a body that is not a JSON
       }
     };
     for (const std::string& v : std::vector<std::string>{"v1", "v2", "v-unknown", PercentEncode("a/b \"c\"")}) {
-      for (const std::string& m : {"GET", "HEAD", "PUT", "POST"}) check(m, "/v1/versions/" + v);
+      for (const char* m : {"GET", "HEAD", "PUT", "POST"}) check(m, "/v1/versions/" + v);
     }
-    for (const std::string& m : {"GET", "HEAD", "PUT", "POST"}) check(m, "/v1/versions");
-    for (const std::string& q : {"/v1/queues/tasks", "/v1/queues/tasks?version=latest", "/v1/queues/tasks?version=v1",
+    for (const char* m : {"GET", "HEAD", "PUT", "POST"}) check(m, "/v1/versions");
+    for (const char* q : {"/v1/queues/tasks", "/v1/queues/tasks?version=latest", "/v1/queues/tasks?version=v1",
                                  "/v1/queues/taks", "/v1/queues/tasks?version="}) {
       check("GET", q);
       check("HEAD", q);
     }
-    for (const std::string& v : {"v1", "v2", "v-unknown"}) {
+    for (const char* v : {"v1", "v2", "v-unknown"}) {
       check("POST", "/v1/flagger/confirm-promotion", std::regex_replace(flagger, std::regex("%V%"), v));
     }
     check("GET", "/v1/flagger/confirm-promotion");

@@ -176,8 +176,9 @@ TEST_CASE("connections: 10,000 stalled and idle clients are closed by the timeou
   silent.Track();
   slow.Track();
   const size_t closed_early = silent.CountClosed() + slow.CountClosed();
-  // All accepted: one descriptor per silent connection, three per stalled one (front_listener.h).
-  const bool all_held = WaitUntil([&] { return OpenFds(pid) >= fds_baseline + 7000 + 3 * 3000; }, seconds(3));
+  // All accepted: one descriptor each; a half request line is still the front listener's to parse,
+  // so it has no forward connection to cpprest yet (front_listener.h).
+  const bool all_held = WaitUntil([&] { return OpenFds(pid) >= fds_baseline + 10'000; }, seconds(3));
 
   // A normal client while the 10,000 are held: each answer within 100 ms.
   std::vector<milliseconds> normal;
@@ -202,7 +203,7 @@ TEST_CASE("connections: 10,000 stalled and idle clients are closed by the timeou
   CHECK(closed_early == 0);
   CHECK(all_held);
   for (auto ms : normal) CHECK(ms < milliseconds(100));
-  CHECK(fds_loaded >= fds_baseline + 7000 + 3 * 3000);
+  CHECK(fds_loaded >= fds_baseline + 10'000);
   CHECK(all_closed);
   CHECK(closed_after >= seconds(6));
   CHECK(closed_after < open_ms + seconds(6) + seconds(2));  // slack: the sweep runs every 250 ms, a busy machine

@@ -43,6 +43,15 @@ constexpr auto kMaxStaleness = milliseconds(3 * 200 + 1000);   // the default: 3
 constexpr auto kWaitTimeout = kQueryTimeout + seconds(1);       // a request waits at most this for a read
 constexpr auto kAnswerBound = kQueryTimeout + seconds(1) + milliseconds(300);  // + scheduling slack
 
+// The test timings with the database budget off: on a busy machine a read of 20 ms would make
+// --max-db-share (10%) stretch the refresh and the staleness bound past kMaxStaleness, and the
+// invariants below check the fixed bound (db_budget_test.cc checks the stretching).
+ServeConfig FaultConfig(const std::string& database_url) {
+  ServeConfig c = Config(database_url);
+  c.extra_args = {"--max-db-share", "100%"};
+  return c;
+}
+
 std::string PgCtl() {
   const char* ctl = std::getenv("DBOS_DRAIN_TEST_PGCTL");
   const char* priv = std::getenv("DBOS_DRAIN_TEST_PRIVATE_SERVER");
@@ -231,7 +240,7 @@ bool Fresh200(const Sampler::Sample& s) { return s.status == 200 && s.age_second
 
 TEST_CASE("fault: database stopped while serving; back without a restart", "[fault][stop]") {
   TwoVersions fx;
-  DrainService svc(Config(fx.db.url()));
+  DrainService svc(FaultConfig(fx.db.url()));
   auto wait = StartWait(fx.db.url(), {"v1"});
   REQUIRE(wait->WaitForOutput(" 1 in flight (", seconds(10)));
   Sampler v1(svc, "/v1/versions/v1"), v2(svc, "/v1/versions/v2");
@@ -289,7 +298,7 @@ TEST_CASE("fault: started while the database is down; ready once it answers", "[
   TwoVersions fx;
   ServerOutage outage;
   outage.Stop();
-  ServeConfig cfg = Config(fx.db.url());
+  ServeConfig cfg = FaultConfig(fx.db.url());
   cfg.wait_ready = false;
   DrainService svc(cfg);
   CHECK(svc.Get("/healthz").status == 200);
@@ -317,8 +326,8 @@ TEST_CASE("fault: started while the database is down; ready once it answers", "[
 
 TEST_CASE("staleness bound: a stopped database turns answers into 503 within --max-staleness", "[fault][staleness]") {
   TwoVersions fx;
-  ServeConfig cfg = Config(fx.db.url());
-  cfg.extra_args = {"--max-staleness", "1s"};
+  ServeConfig cfg = FaultConfig(fx.db.url());
+  cfg.extra_args.insert(cfg.extra_args.end(), {"--max-staleness", "1s"});
   DrainService svc(cfg);
   Sampler v2(svc, "/v1/versions/v2", milliseconds(10));
   std::this_thread::sleep_for(milliseconds(300));
@@ -354,7 +363,7 @@ TEST_CASE("staleness bound: a stopped database turns answers into 503 within --m
 
 TEST_CASE("fault: the service's connection is killed (pg_terminate_backend)", "[fault][terminate]") {
   TwoVersions fx;
-  DrainService svc(Config(fx.db.url()));
+  DrainService svc(FaultConfig(fx.db.url()));
   auto wait = StartWait(fx.db.url(), {"v1"});
   REQUIRE(wait->WaitForOutput(" 1 in flight (", seconds(10)));
   Sampler v1(svc, "/v1/versions/v1"), v2(svc, "/v1/versions/v2");
@@ -395,7 +404,7 @@ TEST_CASE("fault: the service's connection is killed (pg_terminate_backend)", "[
 
 TEST_CASE("fault: a lock blocks the report query: 503 within query timeout + 1 s, never a hang", "[fault][lock]") {
   TwoVersions fx;
-  DrainService svc(Config(fx.db.url()));
+  DrainService svc(FaultConfig(fx.db.url()));
   auto wait = StartWait(fx.db.url(), {"v1", "v2"});
   REQUIRE(wait->WaitForOutput(" 1 in flight (", seconds(10)));
   Sampler v1(svc, "/v1/versions/v1"), v2(svc, "/v1/versions/v2"), all(svc, "/v1/versions", milliseconds(100));
@@ -446,7 +455,7 @@ TEST_CASE("fault: a role without the needed privileges", "[fault][privilege]") {
   TwoVersions fx;
   const std::string role = fx.db.CreateRole("dd_nopriv", "pw", /*select=*/false);
   const std::string url = fx.db.UrlAs(role, "pw");
-  ServeConfig cfg = Config(url);
+  ServeConfig cfg = FaultConfig(url);
   cfg.wait_ready = false;
   DrainService svc(cfg);
 
@@ -490,7 +499,7 @@ TEST_CASE("fault: a role without the needed privileges", "[fault][privilege]") {
 TEST_CASE("fault: a schema that is not DBOS's", "[fault][schema]") {
   TestDatabase db("");
   db.Exec("CREATE SCHEMA dbos; CREATE TABLE dbos.workflow_status (id int PRIMARY KEY, status text)");
-  ServeConfig cfg = Config(db.url());
+  ServeConfig cfg = FaultConfig(db.url());
   cfg.wait_ready = false;
   DrainService svc(cfg);
 
@@ -507,9 +516,9 @@ TEST_CASE("fault: a schema that is not DBOS's", "[fault][schema]") {
   CHECK_THAT(w.out, Catch::Contains("has no column"));
 
   SECTION("a schema name that does not exist") {
-    ServeConfig other = Config(db.url());
+    ServeConfig other = FaultConfig(db.url());
     other.wait_ready = false;
-    other.extra_args = {"--schema", "not_dbos", "--unknown-version", "drained"};
+    other.extra_args.insert(other.extra_args.end(), {"--schema", "not_dbos", "--unknown-version", "drained"});
     DrainService svc2(other);
     HttpReply nf = PollUntil(svc2, "/v1/versions/v1", [](const HttpReply& r) { return r.status == 503; }, seconds(5));
     INFO(nf.Describe());
@@ -531,7 +540,7 @@ TEST_CASE("fault: a schema that is not DBOS's", "[fault][schema]") {
 
 TEST_CASE("fault: the table is dropped while serving, then recreated", "[fault][schema]") {
   TwoVersions fx;
-  DrainService svc(Config(fx.db.url()));
+  DrainService svc(FaultConfig(fx.db.url()));
   auto wait = StartWait(fx.db.url(), {"v1"});
   REQUIRE(wait->WaitForOutput(" 1 in flight (", seconds(10)));
   Sampler v1(svc, "/v1/versions/v1"), v2(svc, "/v1/versions/v2");
@@ -588,7 +597,7 @@ TEST_CASE("fault: the database is restored to an older state mid-run; the verdic
           "('b1', 'PENDING', 'w', 'v1', 'e'), ('b2', 'ENQUEUED', 'w', 'v1', 'e'), ('b3', 'PENDING', 'w', 'v2', 'e')");
   dump(dump_b);  // state B: v1 3 in flight, v2 1
 
-  DrainService svc(Config(db.url()));
+  DrainService svc(FaultConfig(db.url()));
   auto wait = StartWait(db.url(), {"v1"});
   auto counts = [&](const std::string& version, int64_t total) {
     return [version, total](const HttpReply& r) {
@@ -644,7 +653,7 @@ TEST_CASE("fault: a version known only from history is forgotten when the databa
   ProcessResult d = RunProcess({"pg_dump", "-Fc", "-f", before, "-d", db.url()});
   REQUIRE(d.exit_code == 0);
   db.InsertWorkflow(Workflow("SUCCESS").Version("vh"));
-  DrainService svc(Config(db.url()));
+  DrainService svc(FaultConfig(db.url()));
   HttpReply known = PollUntil(svc, "/v1/versions/vh", IsDrainedTrue, seconds(5));
   INFO(known.Describe());
   REQUIRE(IsDrainedTrue(known));
@@ -673,7 +682,7 @@ TEST_CASE("fault: a version known only from history is forgotten when the databa
 TEST_CASE("fault: SIGTERM while requests wait on a hung database: they are answered, exit 0 within 5 s",
           "[fault][signals]") {
   TwoVersions fx;
-  ServeConfig cfg = Config(fx.db.url());
+  ServeConfig cfg = FaultConfig(fx.db.url());
   cfg.query_timeout = "2s";  // requests wait up to 3 s for a read
   DrainService svc(cfg);
   REQUIRE(svc.Get("/v1/versions/v1").status == 200);

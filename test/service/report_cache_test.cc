@@ -145,3 +145,50 @@ TEST_CASE("ReportCache: past max_staleness no report is returned, only the error
   CHECK(Clock::now() - granted < milliseconds(1500));
   CHECK(back.report->fetched_at > granted);
 }
+
+TEST_CASE("ReportCache: inside a NoWaitScope a stale report is served at once while a read is under way",
+          "[cache][no-wait]") {
+  Fixture fx;
+  ConnectionSettings settings;
+  settings.url = fx.db.url();
+  settings.query_timeout = seconds(5);
+  SystemDatabase sys(settings);
+  ReportCache::Options options;
+  options.refresh = milliseconds(200);
+  options.max_staleness = seconds(2);
+  options.wait_timeout = seconds(6);
+  options.abort_after = seconds(12);
+  options.max_db_share = 1.0;  // fixed bounds (see the staleness test)
+  ReportCache cache([&](const std::vector<std::string>& p) { return sys.Read(p); }, [&] { sys.Abort(); },
+                    PolicyOptions{}, options);
+  auto first = cache.Get();
+  REQUIRE(first.report);
+
+  std::this_thread::sleep_for(milliseconds(300));  // stale, within the bound
+  TableLock lock(fx.db, "workflow_status");          // the read it starts will wait
+  {
+    ReportCache::NoWaitScope no_wait;
+    const auto t0 = Clock::now();
+    auto r = cache.Get("v1");
+    CHECK(Clock::now() - t0 < milliseconds(50));  // answered without waiting for the read
+    REQUIRE(r.report);
+    CHECK(r.report == first.report);
+    CHECK(dbos_drain::testing::WaitUntil([&] { return cache.refresh_count() == 2; }, seconds(2)));  // ... it started
+    auto joined = cache.Get("v1");                // a read under way: still no wait
+    CHECK(joined.report == first.report);
+  }
+  // Past the staleness bound, inside the scope: the error, never the old report, and no wait.
+  std::this_thread::sleep_for(options.max_staleness);
+  {
+    ReportCache::NoWaitScope no_wait;
+    const auto t0 = Clock::now();
+    auto r = cache.Get("v1");
+    CHECK(Clock::now() - t0 < milliseconds(50));
+    CHECK_FALSE(r.report);
+    CHECK(r.error);
+  }
+  lock.Release();
+  auto fresh = cache.Get();  // outside the scope: waits for the read, as before
+  REQUIRE(fresh.report);
+  CHECK(fresh.report != first.report);
+}
