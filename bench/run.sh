@@ -182,7 +182,6 @@ capture_query() {
     /statement: SET (work_mem|max_parallel_workers_per_gather|parallel_tuple_cost|jit) / {
       if (q != "") next
       s = $0; sub(/.*statement: SET /, "", s); sets[s ~ /^jit/ ? "jit" : s] = s; next }
-    /statement: SET LOCAL enable_indexscan/ && rset == "" { rset = $0; sub(/.*statement: /, "", rset); next }
     /execute dbos_drain_report: / && q == "" { cur = $0; sub(/.*execute dbos_drain_report: /, "", cur); on = 1; next }
     /execute dbos_drain_retire: / && r == "" { cur = $0; sub(/.*execute dbos_drain_retire: /, "", cur); on = 2; next }
     END { if (on) flush()
@@ -193,7 +192,7 @@ capture_query() {
           if (fresh == "") exit 0
           if (r == "" || w == "") exit 1
           gsub(/\$1/, w, r)
-          printf "%s%s;\n%s%s;\nCOMMIT;\n", head, q, (rset != "" ? rset ";\n" : ""), r > fresh }' >"$f" || die "could not find the report (and retire) query of $db/$schema in $SERVER_LOG"
+          printf "%s%s;\n%s;\nCOMMIT;\n", head, q, r > fresh }' >"$f" || die "could not find the report (and retire) query of $db/$schema in $SERVER_LOG"
 }
 
 # measure_report SIZE URL SCHEMA SHAPE [TAG]: report vs bare count, same run; records both.

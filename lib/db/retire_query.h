@@ -25,15 +25,4 @@ namespace dbos_drain {
 
 std::string BuildRetireQuery(const SchemaShape& shape, bool application_scoped);
 
-// Run in the transaction just before the retire statement (SET LOCAL: it ends with the
-// transaction, so the report query and every other read keep the defaults). Why: the planner's
-// estimate for "created_at within the last 2 minutes" comes from statistics older than those
-// rows, so it expects a few hundred and picks a plain index scan, which visits the heap in index
-// order: one buffer per row, twice per updated row (the PENDING and the finished version). At 100
-// starts/s (12k starts and 12k finishes in the window; 10M finished rows) that took 19-22 ms;
-// the bitmap heap scan this leaves it (pages in order, each once) took 15 ms (bench/run.sh
-// INTAKE=1, EXPLAIN in bench/RESULTS.md). Bitmap scans stay allowed, so no plan turns into a
-// sequential scan because of it.
-inline constexpr const char* kRetireStatementSetting = "SET LOCAL enable_indexscan = off";
-
 }  // namespace dbos_drain

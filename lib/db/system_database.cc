@@ -263,7 +263,6 @@ Snapshot SystemDatabase::Impl::NewSnapshot() const {
 // The retire verdict's inputs: a second statement of the same transaction (same snapshot, same now()).
 void SystemDatabase::Impl::ReadRetireInputs(ReadTransaction& txn, Snapshot& snap) {
   const int64_t window_ms = settings.quiet_period.count();
-  txn.exec(kRetireStatementSetting);
   pqxx::result rows = scoped ? txn.exec_prepared("dbos_drain_retire", window_ms, *settings.application)
                              : txn.exec_prepared("dbos_drain_retire", window_ms);
   snap.window_ms = window_ms;
