@@ -11,6 +11,7 @@
 using namespace dbos_drain::clitest;
 using dbos_drain::testing::AdminUrl;
 using dbos_drain::testing::AgoMs;
+using dbos_drain::testing::RoleGuard;
 using dbos_drain::testing::SourceDir;
 using dbos_drain::testing::RunProcess;
 using std::chrono::hours;
@@ -19,18 +20,6 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 
 namespace {
-
-struct RoleGuard {
-  std::string role;
-  ~RoleGuard() {
-    try {
-      pqxx::connection admin(AdminUrl());
-      pqxx::nontransaction tx(admin);
-      tx.exec("DROP ROLE IF EXISTS " + TestDatabase::Ident(role));
-    } catch (const std::exception&) {
-    }
-  }
-};
 
 const nlohmann::json& Entry(const nlohmann::json& report, const std::string& version) { return VersionIn(report, version); }
 

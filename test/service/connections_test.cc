@@ -7,7 +7,6 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -26,20 +25,12 @@
 
 using namespace dbos_drain::servicetest;
 using dbos_drain::testing::AgoMs;
+using dbos_drain::testing::OpenFds;
 using dbos_drain::testing::TestDatabase;
 using dbos_drain::testing::WaitUntil;
 using dbos_drain::testing::Workflow;
 
 namespace {
-
-int OpenFds(pid_t pid) {
-  int n = 0;
-  DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
-  if (!d) return -1;
-  while (readdir(d)) ++n;
-  closedir(d);
-  return n - 2;
-}
 
 // Raises this process's soft descriptor limit to `want` (or the hard limit); returns the limit.
 rlim_t RaiseFdLimit(rlim_t want) {

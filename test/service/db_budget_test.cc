@@ -8,6 +8,7 @@
 
 #include "drain_service.h"
 #include "test_database.h"
+#include "../unit/prometheus_parse.h"
 
 using namespace dbos_drain::servicetest;
 using dbos_drain::testing::AgoMs;
@@ -16,22 +17,9 @@ using dbos_drain::testing::Workflow;
 
 namespace {
 
-int64_t ReportQueryCalls(const TestDatabase& db) {
-  auto r = db.Query(
-      "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements "
-      "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-      "AND query LIKE '%AS kind, application_version AS version%'");
-  return r[0][0].as<int64_t>();
-}
-
 // The value of the unlabelled sample `name` in a Prometheus text body; NaN when absent.
 double Sample(const std::string& body, const std::string& name) {
-  size_t pos = 0;
-  while ((pos = body.find(name + " ", pos)) != std::string::npos) {
-    if (pos == 0 || body[pos - 1] == '\n') return std::stod(body.substr(pos + name.size() + 1));
-    pos += name.size();
-  }
-  return std::nan("");
+  return dbos_drain::prom::ParseExposition(body).Value(name).value_or(std::nan(""));
 }
 
 // A backlog large enough that one read takes milliseconds, not microseconds.

@@ -4,6 +4,7 @@
 // harness of the suite: every test of `serve` over HTTP uses it (and http_client.h).
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -57,6 +58,16 @@ inline ServeConfig UnreadableConfig(const testing::TestDatabase& db) {
   ServeConfig c = Config("postgresql://postgres@" + db.host() + ":" + db.port() + "/dbos_drain_no_such_database");
   c.wait_ready = false;
   return c;
+}
+
+// Calls of dbos-drain's report query in `db` so far (pg_stat_statements, which the test must
+// have enabled). Identifiers survive its normalization (constants do not), so match on them.
+inline int64_t ReportQueryCalls(const testing::TestDatabase& db) {
+  auto r = db.Query(
+      "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements "
+      "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+      "AND query LIKE '%AS kind, application_version AS version%'");
+  return r[0][0].as<int64_t>();
 }
 
 inline RequestOptions WithTimeout(std::chrono::milliseconds timeout) {

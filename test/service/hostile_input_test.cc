@@ -5,7 +5,6 @@
 #include <catch2/catch.hpp>
 
 #include <sys/resource.h>
-#include <dirent.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -20,6 +19,7 @@
 
 using namespace dbos_drain::servicetest;
 using dbos_drain::testing::AgoMs;
+using dbos_drain::testing::OpenFds;
 using dbos_drain::testing::TestDatabase;
 using dbos_drain::testing::Workflow;
 
@@ -32,15 +32,6 @@ long RssKb(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   }
   return -1;
-}
-
-int OpenFds(pid_t pid) {
-  int n = 0;
-  DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
-  if (!d) return -1;
-  while (readdir(d)) ++n;
-  closedir(d);
-  return n - 2;
 }
 
 struct OneVersion {

@@ -13,6 +13,7 @@
 using namespace dbos_drain::servicetest;
 using dbos_drain::testing::AdminUrl;
 using dbos_drain::testing::AgoMs;
+using dbos_drain::testing::RoleGuard;
 using dbos_drain::testing::ProcessResult;
 using dbos_drain::testing::RunProcess;
 using dbos_drain::testing::SourceDir;
@@ -20,19 +21,6 @@ using dbos_drain::testing::TestDatabase;
 using dbos_drain::testing::Workflow;
 
 namespace {
-
-// Drops a cluster-wide role at the end (declared before the TestDatabase, so after it is dropped).
-struct RoleGuard {
-  std::string role;
-  ~RoleGuard() {
-    try {
-      pqxx::connection admin(AdminUrl());
-      pqxx::nontransaction tx(admin);
-      tx.exec("DROP ROLE IF EXISTS " + TestDatabase::Ident(role));
-    } catch (const std::exception&) {
-    }
-  }
-};
 
 // Runs `sql` on a connection made from `url` (after `setup`, its own statement); returns the
 // SQLSTATE it failed with, "" on success.

@@ -19,20 +19,6 @@ using dbos_drain::testing::TableLock;
 using dbos_drain::testing::TestDatabase;
 using dbos_drain::testing::Workflow;
 
-namespace {
-
-// Calls of the report query in this database so far. Identifiers survive pg_stat_statements'
-// normalization (constants do not), so match on them.
-int64_t ReportQueryCalls(const TestDatabase& db) {
-  auto r = db.Query(
-      "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements "
-      "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-      "AND query LIKE '%AS kind, application_version AS version%'");
-  return r[0][0].as<int64_t>();
-}
-
-}  // namespace
-
 TEST_CASE("single flight over HTTP: 50 concurrent requests on a stale report cause one report query",
           "[service][single-flight]") {
   TestDatabase db;

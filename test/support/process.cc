@@ -1,6 +1,7 @@
 #include "process.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -282,6 +283,15 @@ bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
     if (Clock::now() >= deadline) return false;
     std::this_thread::sleep_for(poll);
   }
+}
+
+int OpenFds(pid_t pid) {
+  int n = 0;
+  DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (!d) return -1;
+  while (readdir(d)) ++n;
+  closedir(d);
+  return n - 2;  // "." and ".."
 }
 
 }  // namespace dbos_drain::testing

@@ -87,6 +87,9 @@ int FreeLoopbackPort();
 // True once something accepts TCP connections on 127.0.0.1:port, false after `timeout`.
 bool WaitForTcpPort(int port, std::chrono::milliseconds timeout);
 
+// Open descriptors of process `pid` (from /proc/PID/fd); -1 when it cannot be read.
+int OpenFds(pid_t pid);
+
 // Polls `condition` every `poll` until it is true (returns true) or `timeout` passes (false).
 bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                std::chrono::milliseconds poll = std::chrono::milliseconds(20));

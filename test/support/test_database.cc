@@ -319,4 +319,13 @@ std::string TestDatabase::CreateRole(const std::string& prefix, const std::strin
   return role;
 }
 
+RoleGuard::~RoleGuard() {
+  try {
+    pqxx::connection admin(AdminUrl());
+    pqxx::nontransaction tx(admin);
+    tx.exec("DROP ROLE IF EXISTS " + TestDatabase::Ident(role));
+  } catch (const std::exception&) {
+  }
+}
+
 }  // namespace dbos_drain::testing

@@ -155,4 +155,12 @@ class TestDatabase {
   mutable int next_id_ = 0;
 };
 
+// Drops a cluster-wide role made outside TestDatabase::CreateRole (e.g. by
+// examples/sql/readonly-role.sql) at the end of the scope. Declare it before the TestDatabase,
+// so it runs after the database (and its grants) are dropped. Errors are ignored.
+struct RoleGuard {
+  std::string role;
+  ~RoleGuard();
+};
+
 }  // namespace dbos_drain::testing
