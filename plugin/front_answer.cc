@@ -1,10 +1,11 @@
 #include "front_answer.h"
 
+#include "http_route.h"
+
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cpprest/base_uri.h>
 
-#include <cctype>
 #include <sstream>
 
 namespace dbos_drain {
@@ -17,20 +18,6 @@ FrontHead Forward() {
   FrontHead h;
   h.kind = FrontHead::Kind::kForward;
   return h;
-}
-
-// Every '%' starts a two-hex-digit escape (cpprest answers a broken one with its own 400).
-bool EscapesAreWhole(std::string_view target) {
-  for (std::size_t i = 0; i < target.size(); ++i) {
-    if (target[i] != '%') continue;
-    if (i + 2 >= target.size()) return false;
-    if (!std::isxdigit(static_cast<unsigned char>(target[i + 1])) ||
-        !std::isxdigit(static_cast<unsigned char>(target[i + 2]))) {
-      return false;
-    }
-    i += 2;
-  }
-  return true;
 }
 
 }  // namespace
@@ -59,7 +46,7 @@ FrontHead ParseFrontHead(std::string_view buffered) {
   }
   const std::string_view target(msg.target().data(), msg.target().size());
   if (target.empty() || target.front() != '/' || target.find('#') != std::string_view::npos ||
-      !EscapesAreWhole(target)) {
+      !PercentDecode(std::string(target))) {  // cpprest answers a broken escape with its own 400
     return Forward();
   }
   FrontHead h;
