@@ -11,24 +11,33 @@ std::string QualifiedTable(const std::string& schema, const std::string& table) 
   return out + "\"." + table;
 }
 
-std::string BuildReportQuery(const SchemaShape& shape, bool application_scoped) {
+std::string BuildReportQuery(const SchemaShape& shape, bool application_scoped, InFlightScan scan) {
   const std::string ws = QualifiedTable(shape.schema, "workflow_status");
   const bool scope_ws = application_scoped && shape.has_application_name;
   const std::string ws_scope = scope_ws ? " AND (application_name = $1 OR application_name IS NULL)" : "";
-  // One scan, one aggregate. The OR of the two partial indexes' predicates (ENQUEUED/PENDING:
-  // idx_workflow_status_in_flight[_v2]; DELAYED: idx_workflow_status_delayed) lets the planner
-  // choose per database: a BitmapOr of both indexes for a small backlog (reads only the in-flight
-  // rows), a (parallel) sequential scan for a large one, like a bare count(*) of the same rows.
-  // The earlier UNION of one branch per index read the heap twice at 1M in flight (a seq scan
-  // for ENQUEUED/PENDING plus a bitmap heap scan for DELAYED, ~2x the bare count).
+  // kOneScan: one scan, one aggregate. The OR of the two partial indexes' predicates
+  // (ENQUEUED/PENDING: idx_workflow_status_in_flight[_v2]; DELAYED: idx_workflow_status_delayed)
+  // lets the planner choose: a BitmapOr of both indexes, or a (parallel) sequential scan for a
+  // large backlog, like a bare count(*) of the same rows. The UNION of one branch per index read
+  // the heap twice at 1M in flight (a seq scan for ENQUEUED/PENDING plus a bitmap heap scan for
+  // DELAYED, ~2x the bare count).
+  // kIndexScans: that UNION, for small backlogs, so that each branch can be a plain index scan
+  // (a plan cannot OR two indexes without a bitmap): why, in report_session.h.
   // Grouped by the plain columns: no expression per row (the reader maps a NULL executor to ''
   // and core treats a '' queue as not queued, so the groups they split into add up the same).
   // Session settings sized to the backlog (work_mem, parallel workers): report_session.h.
+  const std::string columns = "application_version, queue_name, executor_id, status, created_at";
+  const std::string from =
+      scan == InFlightScan::kOneScan
+          ? ws + " WHERE (status IN ('ENQUEUED', 'PENDING') OR status = 'DELAYED')" + ws_scope
+          : "(SELECT " + columns + " FROM " + ws + " WHERE status IN ('ENQUEUED', 'PENDING')" + ws_scope +
+                " UNION ALL SELECT " + columns + " FROM " + ws + " WHERE status = 'DELAYED'" + ws_scope +
+                ") AS in_flight";
   std::string sql =
       "SELECT 'g'::text AS kind, application_version AS version, queue_name AS queue,"
       " executor_id AS executor, status, count(*)::bigint AS n,"
       " min(created_at)::bigint AS a, NULL::bigint AS b"
-      " FROM " + ws + " WHERE (status IN ('ENQUEUED', 'PENDING') OR status = 'DELAYED')" + ws_scope +
+      " FROM " + from +
       " GROUP BY application_version, queue_name, executor_id, status";
   if (shape.has_application_versions) {
     bool scope = scope_ws && shape.versions_have_application_name;

@@ -21,7 +21,14 @@ namespace dbos_drain {
 // "schema"."table" with the schema name quoted as an SQL identifier.
 std::string QualifiedTable(const std::string& schema, const std::string& table);
 
-std::string BuildReportQuery(const SchemaShape& shape, bool application_scoped);
+// How the in-flight rows are read (the session that runs it sets enable_bitmapscan to match,
+// report_session.h): kIndexScans, one branch per partial index (ENQUEUED/PENDING, DELAYED) so
+// each can be a plain index scan; kOneScan, one predicate for a (parallel) sequential scan or a
+// BitmapOr of both indexes, for large backlogs.
+enum class InFlightScan { kIndexScans, kOneScan };
+
+std::string BuildReportQuery(const SchemaShape& shape, bool application_scoped,
+                             InFlightScan scan = InFlightScan::kOneScan);
 
 // Which of the versions in $1 (text[]) have at least one workflow_status row (scoped by $2 when
 // application_scoped). Used only for versions that the report query did not already prove known.

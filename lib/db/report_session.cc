@@ -18,6 +18,7 @@ ReportSession SizeReportSession(int64_t in_flight_rows) {
   while (kb < want_kb && kb < kMaxWorkMemKb) kb *= 2;
   s.work_mem_kb = kb;
   s.parallel_workers = in_flight_rows >= kParallelFromRows ? 2 : 0;
+  s.index_scans = in_flight_rows < kParallelFromRows;
   return s;
 }
 
@@ -29,6 +30,7 @@ std::vector<std::string> ReportSessionStatements(const ReportSession& session) {
   // groups (~rows, see the header) the default cost (0.1 per tuple) always rejects it. The real
   // partial groups are a few thousand per worker.
   out.push_back(std::string("SET parallel_tuple_cost = ") + (session.parallel_workers > 0 ? "0.001" : "0.1"));
+  out.push_back(std::string("SET enable_bitmapscan = ") + (session.index_scans ? "off" : "on"));
   return out;
 }
 

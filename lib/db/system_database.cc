@@ -216,7 +216,8 @@ void SystemDatabase::Impl::SizeSession(int64_t in_flight_rows) {
     for (const auto& statement : ReportSessionStatements(want)) setup.exec(statement);
   }
   if (session) conn->unprepare("dbos_drain_report");
-  conn->prepare("dbos_drain_report", BuildReportQuery(shape, scoped));
+  conn->prepare("dbos_drain_report",
+                BuildReportQuery(shape, scoped, want.index_scans ? InFlightScan::kIndexScans : InFlightScan::kOneScan));
   session = want;
 }
 

@@ -53,6 +53,21 @@ TEST_CASE("the in-flight scan is one OR of the predicates of the partial indexes
   }
 }
 
+TEST_CASE("small backlogs read each partial index in its own branch", "[query]") {
+  for (bool scoped : {false, true}) {
+    std::string sql = BuildReportQuery(NewestShape(), scoped, InFlightScan::kIndexScans);
+    auto branches = InFlightBranches(sql);
+    REQUIRE(branches.size() == 1);  // one aggregate over both branches
+    const std::string& b = branches[0];
+    // Each branch implies the predicate of one partial index, so each can be a plain index scan.
+    CHECK_THAT(b, Catch::Contains(".workflow_status WHERE status IN ('ENQUEUED', 'PENDING')"));
+    CHECK_THAT(b, Catch::Contains(".workflow_status WHERE status = 'DELAYED'"));
+    CHECK_THAT(b, !Catch::Contains(" OR status"));
+    CHECK_THAT(b, Catch::Contains("GROUP BY application_version, queue_name, executor_id, status"));
+    CHECK(Count(b, "(application_name = $1 OR application_name IS NULL)") == (scoped ? 2u : 0u));
+  }
+}
+
 TEST_CASE("application scoping adds $1 only where the column exists", "[query]") {
   std::string unscoped = BuildReportQuery(NewestShape(), false);
   CHECK(Count(unscoped, "$1") == 0);

@@ -38,12 +38,23 @@ TEST_CASE("a large backlog gets the parallel aggregate the bare count gets", "[q
 
 TEST_CASE("the settings are plain SET statements for the session", "[query][session]") {
   auto small = ReportSessionStatements(SizeReportSession(0));
-  REQUIRE(small.size() == 3);
+  REQUIRE(small.size() == 4);
   CHECK(small[0] == "SET work_mem = '4096kB'");
   CHECK(small[1] == "SET max_parallel_workers_per_gather = 0");
   CHECK(small[2] == "SET parallel_tuple_cost = 0.1");
+  CHECK(small[3] == "SET enable_bitmapscan = off");
   auto large = ReportSessionStatements(SizeReportSession(1000000));
   CHECK(large[0] == "SET work_mem = '65536kB'");
   CHECK(large[1] == "SET max_parallel_workers_per_gather = 2");
   CHECK(large[2] == "SET parallel_tuple_cost = 0.001");
+  CHECK(large[3] == "SET enable_bitmapscan = on");
+}
+
+TEST_CASE("small backlogs are read with plain index scans, large ones with one scan", "[query][session]") {
+  // Plain index scans mark the dead entries finished workflows leave in the in-flight index; a
+  // bitmap scan visits each of them in the heap on every read (report_session.h).
+  CHECK(SizeReportSession(0).index_scans);
+  CHECK(SizeReportSession(99999).index_scans);
+  CHECK_FALSE(SizeReportSession(100000).index_scans);
+  CHECK(SizeReportSession(99999) != SizeReportSession(100000));
 }
