@@ -26,7 +26,10 @@
 #  4. PEER=1: the DBOS SDK peer (../shared/peers, GET /versions/v1) on the same database and the
 #     throughput ratio.
 #  Every report timing also times the fresh report as a refresh reads it: the report query and
-#     the retire statement (db/retire_query.h) in one REPEATABLE READ transaction ("fresh").
+#     the retire statement (db/retire_query.h) in one REPEATABLE READ transaction ("fresh"), with
+#     the window bounds of a refresh 2 s after the previous one (core/window_ledger.h: the
+#     window's edge and the rows newer than the last read minus the 10 s margin), and as the full
+#     read a new connection, a standby or every 30 s makes ("fresh full").
 #  INTAKE=1 (issue 12): pgbench starts INTAKE_RATE workflows per second of the latest version,
 #     each finished a second later (see intake_start), for INTAKE_WARM s (the quiet period fills),
 #     then a second report timing and step 3 run under it; the table shows the fresh report's
@@ -67,6 +70,7 @@ PEER=${PEER:-0}
 INTAKE=${INTAKE:-0}
 INTAKE_RATE=${INTAKE_RATE:-100}
 INTAKE_WARM=${INTAKE_WARM:-125}
+QUIET_MS=120000  # dbos-drain's default --quiet-period, which the captured statements use
 RECORD=${RECORD:-1}
 BUILD_DIR=${BUILD_DIR:-$REPO/build-bench}
 PGROOT=${PGROOT:-/tmp/dbos-drain-bench-pg}
@@ -161,7 +165,9 @@ report_stats() {
 # capture_query URL SCHEMA OUTFILE [FRESHFILE]: the report query dbos-drain prepares for SCHEMA and
 # the session settings it ran before it (as SET LOCAL), as one pgbench transaction in OUTFILE. With
 # FRESHFILE, also the whole fresh report as dbos-drain reads it: the same transaction with the
-# retire statement (db/retire_query.h) after the report query, its window parameter inlined.
+# retire statement (db/retire_query.h) after the report query, its bounds ($1 lo, $2 edge_end,
+# $3 from) inlined as a refresh 2 s after the previous one computes them from now(); and in
+# FRESHFILE's -full twin, as a full read ($3 = $2).
 capture_query() {
   local url=$1 schema=$2 f=$3 fresh=${4:-} db=${1##*/} offset
   "${PSQL[@]}" "$ADMIN" -c "ALTER DATABASE \"$db\" SET log_statement = 'all'"
@@ -171,15 +177,13 @@ capture_query() {
   jq -e .versions "$OUT/status-$db-$schema.json" >/dev/null || { cat "$OUT/status-$db-$schema.err" >&2; die "dbos-drain status failed on $db/$schema"; }
   # A logged statement runs to the next line that starts a log entry; continuation lines start
   # with a tab. The SETs that size the report (report_session.h) precede its PREPARE/execute.
-  # The retire statement's "DETAIL: parameters: $1 = '120000'" follows its execute line.
-  tail -c +"$((offset + 1))" "$SERVER_LOG" | awk -v fresh="$fresh" '
+  local now="(extract(epoch FROM now()) * 1000)::bigint" w=$QUIET_MS
+  local lo="($now - $w)" edge="((($now - $w) / 1000 + 1) * 1000)" from="((($now - 2000 - 10000) / 1000) * 1000)"
+  tail -c +"$((offset + 1))" "$SERVER_LOG" | awk -v fresh="$fresh" -v lo="$lo" -v edge="$edge" -v from="$from" '
     function flush() { if (on == 1) q = cur; else if (on == 2) r = cur; on = 0 }
-    /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / {
-      if (on) flush()
-      if ($0 ~ /DETAIL:  parameters: \$1 = / && r != "" && w == "") { w = $0; sub(/.*\$1 = \x27/, "", w); sub(/\x27.*/, "", w) }
-    }
+    /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / { if (on) flush() }
     on { sub(/^\t/, ""); cur = cur " " $0; next }
-    /statement: SET (work_mem|max_parallel_workers_per_gather|parallel_tuple_cost|jit) / {
+    /statement: SET (work_mem|max_parallel_workers_per_gather|parallel_tuple_cost|enable_bitmapscan|jit) / {
       if (q != "") next
       s = $0; sub(/.*statement: SET /, "", s); sets[s ~ /^jit/ ? "jit" : s] = s; next }
     /execute dbos_drain_report: / && q == "" { cur = $0; sub(/.*execute dbos_drain_report: /, "", cur); on = 1; next }
@@ -190,9 +194,12 @@ capture_query() {
           for (k in sets) head = head "SET LOCAL " sets[k] ";\n"
           printf "%s%s;\nCOMMIT;\n", head, q
           if (fresh == "") exit 0
-          if (r == "" || w == "") exit 1
-          gsub(/\$1/, w, r)
-          printf "%s%s;\n%s;\nCOMMIT;\n", head, q, r > fresh }' >"$f" || die "could not find the report (and retire) query of $db/$schema in $SERVER_LOG"
+          if (r == "") exit 1
+          full = r
+          gsub(/\$1/, lo, r); gsub(/\$2/, edge, r); gsub(/\$3/, "GREATEST(" from ", " edge ")", r)
+          gsub(/\$1/, lo, full); gsub(/\$2/, edge, full); gsub(/\$3/, edge, full)
+          printf "%s%s;\n%s;\nCOMMIT;\n", head, q, r > fresh
+          printf "%s%s;\n%s;\nCOMMIT;\n", head, q, full > (fresh "-full") }' >"$f" || die "could not find the report (and retire) query of $db/$schema in $SERVER_LOG"
 }
 
 # measure_report SIZE URL SCHEMA SHAPE [TAG]: report vs bare count, same run; records both.
@@ -217,10 +224,12 @@ measure_report() {
   # The whole fresh report (report query + retire statement, one snapshot): what a refresh costs.
   declare -A fr=()
   parse_kv fr "$(pgbench_times "$OUT/fresh-$label.sql" "$url" "$RUNS" "fresh-$label")"
+  declare -A ff=()
+  parse_kv ff "$(pgbench_times "$OUT/fresh-$label.sql-full" "$url" "$RUNS" "fresh-full-$label")"
   ratio=$(awk -v a="${q[p50]}" -v b="${c[p50]}" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')
-  log "report $label: p50 ${q[p50]} ms p99 ${q[p99]} ms; bare count p50 ${c[p50]} ms p99 ${c[p99]} ms; ratio $ratio; fresh report (+ retire statement) p50 ${fr[p50]} ms p99 ${fr[p99]} ms; settings $settings"
+  log "report $label: p50 ${q[p50]} ms p99 ${q[p99]} ms; bare count p50 ${c[p50]} ms p99 ${c[p99]} ms; ratio $ratio; fresh report (+ retire statement) p50 ${fr[p50]} ms p99 ${fr[p99]} ms, with a full window read p50 ${ff[p50]} ms p99 ${ff[p99]} ms; settings $settings"
   record report size="$size" shape="$shape" tag="${tag:-}" report_p50="${q[p50]}" report_p99="${q[p99]}" report_mean="${q[mean]}" \
-    fresh_p50="${fr[p50]}" fresh_p99="${fr[p99]}" \
+    fresh_p50="${fr[p50]}" fresh_p99="${fr[p99]}" fresh_full_p50="${ff[p50]}" fresh_full_p99="${ff[p99]}" \
     count_p50="${c[p50]}" count_p99="${c[p99]}" ratio="$ratio" settings="${settings:-none}" plan="${plan:-?}" runs="$RUNS"
 }
 

@@ -98,6 +98,15 @@ struct QueueConfig {
   std::optional<int64_t> worker_concurrency;
 };
 
+// The created_at / completed_at ranges one read of the quiet period covered afresh
+// (window_ledger.h): [lo, edge_end) and [from, +inf); [edge_end, from) came from earlier reads.
+struct WindowBounds {
+  int64_t lo_ms = 0;        // as_of - window
+  int64_t edge_end_ms = 0;  // the end of the second that holds lo
+  int64_t from_ms = 0;      // == edge_end_ms: a full read
+  bool full() const { return from_ms <= edge_end_ms; }
+};
+
 // Everything read from the database in one consistent snapshot.
 struct Snapshot {
   SchemaShape shape;
@@ -118,6 +127,7 @@ struct Snapshot {
   StandbyObservation standby;
   // The retire verdict's inputs, from the same snapshot (a second statement of the transaction).
   int64_t window_ms = 0;                  // the quiet period the intake and finishes cover
+  WindowBounds window_read;               // what of it this read read afresh (window_ledger.h)
   std::vector<IntakeGroup> intake;
   std::vector<FinishGroup> finished;      // empty and finishes_known false on older shapes
   bool finishes_known = false;            // the shape has completed_at, so finishes were read

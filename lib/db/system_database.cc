@@ -17,6 +17,7 @@
 #include "schema_catalog.h"
 #include "standby_query.h"
 #include "text_array.h"
+#include "window_ledger.h"
 
 namespace dbos_drain {
 namespace {
@@ -57,6 +58,7 @@ struct SystemDatabase::Impl {
   bool scoped = false;  // the application filter applies to this schema
   uint64_t connection_count = 0;  // connections made so far (ReadWith's `connection`)
   std::optional<ReportSession> session;  // what the prepared report query was planned with
+  WindowLedger window;  // the quiet period's rows of earlier reads on this connection (window_ledger.h)
 
   Impl(ConnectionSettings s)
       : settings(std::move(s)), target(ParseConnectionTarget(settings.url, settings.connect_timeout)) {}
@@ -181,6 +183,7 @@ void SystemDatabase::Impl::Connect() {
       conn = std::move(fresh);
     }
     ++connection_count;
+    window.Reset();  // another server, perhaps: read the whole window afresh
     during = "reading the schema";
     shape = DetectShape();
     scoped = settings.application.has_value() && shape.has_application_name;
@@ -261,34 +264,43 @@ Snapshot SystemDatabase::Impl::NewSnapshot() const {
   return snap;
 }
 
-// The retire verdict's inputs: a second statement of the same transaction (same snapshot, same now()).
+// The retire verdict's inputs: a second statement of the same transaction (same snapshot, same
+// now()), after the report query, whose 'n' row gives now() for the window's bounds.
 void SystemDatabase::Impl::ReadRetireInputs(ReadTransaction& txn, Snapshot& snap) {
   const int64_t window_ms = settings.quiet_period.count();
-  pqxx::result rows = scoped ? txn.exec_prepared("dbos_drain_retire", window_ms, *settings.application)
-                             : txn.exec_prepared("dbos_drain_retire", window_ms);
+  // A standby shows rows as replay reaches them, however old their timestamps: read it all.
+  const WindowBounds bounds = window.Plan(snap.as_of_ms, window_ms, snap.standby.in_recovery);
+  pqxx::result rows =
+      scoped ? txn.exec_prepared("dbos_drain_retire", bounds.lo_ms, bounds.edge_end_ms, bounds.from_ms, *settings.application)
+             : txn.exec_prepared("dbos_drain_retire", bounds.lo_ms, bounds.edge_end_ms, bounds.from_ms);
   snap.window_ms = window_ms;
   snap.finishes_known = snap.shape.has_completed_at;
   snap.sessions_visible = true;
+  std::vector<SecondIntake> intake;
+  std::vector<SecondFinish> finished;
   for (const auto& row : rows) {
     const std::string kind = row[0].as<std::string>();
     if (kind == "i") {
-      IntakeGroup g;
-      g.version = Text(row[1]);
-      g.name = row[2].as<std::string>();
-      g.kind = ParseIntakeKind(row[3].as<std::string>()).value_or(IntakeKind::kOther);
-      g.count = row[4].as<int64_t>();
-      g.last_created_at_ms = row[5].as<int64_t>();
-      snap.intake.push_back(std::move(g));
+      SecondIntake r;
+      r.second = row[4].as<int64_t>();
+      r.group.version = Text(row[1]);
+      r.group.name = row[2].as<std::string>();
+      r.group.kind = ParseIntakeKind(row[3].as<std::string>()).value_or(IntakeKind::kOther);
+      r.group.count = row[5].as<int64_t>();
+      r.group.last_created_at_ms = row[6].as<int64_t>();
+      intake.push_back(std::move(r));
     } else if (kind == "f") {
-      FinishGroup g;
-      g.version = Text(row[1]);
-      g.count = row[4].as<int64_t>();
-      g.last_completed_at_ms = row[5].as<int64_t>(0);
-      snap.finished.push_back(std::move(g));
+      SecondFinish r;
+      r.second = row[4].as<int64_t>();
+      r.group.version = Text(row[1]);
+      r.group.count = row[5].as<int64_t>();
+      r.group.last_completed_at_ms = row[6].as<int64_t>(0);
+      finished.push_back(std::move(r));
     } else if (kind == "s") {
       snap.sdk_sessions.push_back(row[2].as<std::string>());
     }
   }
+  window.Merge(bounds, snap.as_of_ms, window_ms, intake, finished, snap);
 }
 
 void SystemDatabase::Impl::ReadReport(ReadTransaction& txn, Snapshot& snap) {
