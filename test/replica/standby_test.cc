@@ -16,6 +16,7 @@
 #include <pqxx/pqxx>
 
 #include "drain_service.h"
+#include "system_database.h"
 #include "test_database.h"
 
 using namespace dbos_drain::servicetest;
@@ -316,4 +317,22 @@ TEST_CASE("standby 4: the primary stopped: never drained past the bound; back on
       seconds(20), milliseconds(250)));
   INFO(back.describe);
   CHECK(back.doc["replica"]["state"] == "caught_up");
+}
+
+TEST_CASE("standby 5: a standby's quiet period is read whole every time, a primary's incrementally", "[replica]") {
+  // Rows reach a standby as replay does, however old their created_at (core/window_ledger.h).
+  Fixture fx;
+  dbos_drain::ConnectionSettings settings;
+  settings.schema = fx.db.schema();
+  settings.url = StandbyUrl(fx.db);
+  dbos_drain::SystemDatabase standby(settings);
+  dbos_drain::Snapshot first = standby.Read();
+  dbos_drain::Snapshot second = standby.Read();
+  CHECK(first.standby.in_recovery);
+  CHECK(first.window_read.full());
+  CHECK(second.window_read.full());
+  settings.url = fx.db.url();
+  dbos_drain::SystemDatabase primary(settings);
+  CHECK(primary.Read().window_read.full());
+  CHECK_FALSE(primary.Read().window_read.full());
 }
