@@ -4,6 +4,7 @@
 #include "db_helpers.h"
 
 #include "report_query.h"
+#include "retire_query.h"
 
 using namespace dbos_drain;
 using namespace dbos_drain::dbtest;
@@ -291,4 +292,38 @@ TEST_CASE("PostgreSQL reads in-flight rows through the partial indexes", "[db][q
     CHECK_THAT(plan, Catch::Contains("idx_workflow_status_delayed"));
     CHECK_THAT(plan, !Catch::Contains("Seq Scan on workflow_status"));
   }
+}
+
+TEST_CASE("PostgreSQL reads a small backlog and the quiet period's ranges with plain index scans", "[db][query]") {
+  TestDatabase db;
+  db.Exec("INSERT INTO dbos.workflow_status (workflow_uuid, status, application_version, executor_id, created_at, completed_at) "
+          "SELECT 'done-' || i, 'SUCCESS', 'v' || (i % 5), 'w', i, i + 1 FROM generate_series(1, 20000) AS i");
+  db.InsertWorkflows(3, Workflow("PENDING").Version("v1"));
+  db.InsertWorkflow(Workflow("DELAYED").Version("v1").Queue("q").DelayUntil(NowMs() + 1000));
+  db.InsertWorkflow(Workflow("SUCCESS").Version("v1").CompletedAt(NowMs()));
+  db.Exec("ANALYZE dbos.workflow_status");
+  SystemDatabase reader(SettingsFor(db));
+  SchemaShape shape = reader.Read().shape;
+  auto plan_of = [&](const std::string& sql) {
+    std::string plan;
+    for (const auto& row : db.Query("SET enable_bitmapscan = off; EXPLAIN " + sql)) plan += row[0].as<std::string>() + "\n";
+    return plan;
+  };
+  // The report's session for a small backlog (report_session.h): one plain index scan per partial index.
+  std::string report = plan_of(BuildReportQuery(shape, false, InFlightScan::kIndexScans));
+  INFO(report);
+  CHECK_THAT(report, Catch::Contains("Index Scan using idx_workflow_status_in_flight_v2"));
+  CHECK_THAT(report, Catch::Contains("Index Scan using idx_workflow_status_delayed"));
+  CHECK_THAT(report, !Catch::Contains("Seq Scan on workflow_status"));
+  // The retire statement with an incremental read's bounds (window_ledger.h), as the reader binds them.
+  const int64_t now = NowMs(), lo = now - 120000, edge = (lo / 1000 + 1) * 1000, from = (now - 12000) / 1000 * 1000;
+  std::string retire = BuildRetireQuery(shape, false);
+  for (auto [param, value] : {std::pair<const char*, int64_t>{"$1", lo}, {"$2", edge}, {"$3", from}}) {
+    for (std::string::size_type pos; (pos = retire.find(param)) != std::string::npos;) retire.replace(pos, 2, std::to_string(value));
+  }
+  std::string plan = plan_of(retire);
+  INFO(plan);
+  CHECK_THAT(plan, Catch::Contains("workflow_status_created_at_index"));
+  CHECK_THAT(plan, Catch::Contains("idx_workflow_status_completed_at"));
+  CHECK_THAT(plan, !Catch::Contains("Seq Scan on workflow_status"));
 }
