@@ -27,6 +27,32 @@ const ShapeCase kShapes[] = {
     {"schema-go-0x.sql", false, false, false, true, 16},
 };
 
+// A small backlog beside enough finished rows that reading them all would be the wrong plan.
+void LoadSmallBacklog(const TestDatabase& db) {
+  db.Exec("INSERT INTO dbos.workflow_status (workflow_uuid, status, application_version, executor_id, created_at, completed_at) "
+          "SELECT 'done-' || i, 'SUCCESS', 'v' || (i % 5), 'w', i, i + 1 FROM generate_series(1, 20000) AS i");
+  db.InsertWorkflows(3, Workflow("PENDING").Version("v1"));
+  db.InsertWorkflow(Workflow("DELAYED").Version("v1").Queue("q").DelayUntil(NowMs() + 1000));
+  db.InsertWorkflow(Workflow("SUCCESS").Version("v1").CompletedAt(NowMs()));
+  db.Exec("ANALYZE dbos.workflow_status");
+}
+
+// `sql` with $1, $2, ... replaced by `values`, in order (no statement here has ten parameters).
+std::string Bind(std::string sql, const std::vector<std::string>& values) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string param = "$" + std::to_string(i + 1);
+    for (std::string::size_type pos; (pos = sql.find(param)) != std::string::npos;) sql.replace(pos, param.size(), values[i]);
+  }
+  return sql;
+}
+
+// The plan PostgreSQL chooses for `sql`, after `settings` (SET statements) in the same session.
+std::string PlanOf(const TestDatabase& db, const std::string& sql, const std::string& settings = "") {
+  std::string plan;
+  for (const auto& row : db.Query(settings + "EXPLAIN " + sql)) plan += row[0].as<std::string>() + "\n";
+  return plan;
+}
+
 }  // namespace
 
 TEST_CASE("the schema shape is detected for every fixture", "[db][shape]") {
@@ -271,22 +297,13 @@ TEST_CASE("a custom schema name is read, quoted", "[db][schema]") {
 
 TEST_CASE("PostgreSQL reads in-flight rows through the partial indexes", "[db][query]") {
   TestDatabase db;
-  // Enough finished rows that reading them all would be the wrong plan.
-  db.Exec("INSERT INTO dbos.workflow_status (workflow_uuid, status, application_version, executor_id) "
-          "SELECT 'done-' || i, 'SUCCESS', 'v' || (i % 5), 'w' FROM generate_series(1, 20000) AS i");
-  db.InsertWorkflows(3, Workflow("PENDING").Version("v1"));
-  db.InsertWorkflow(Workflow("DELAYED").Version("v1").Queue("q").DelayUntil(NowMs() + 1000));
-  db.Exec("ANALYZE dbos.workflow_status");
+  LoadSmallBacklog(db);
   SystemDatabase reader(SettingsFor(db));
   SchemaShape shape = reader.Read().shape;
   for (bool scoped : {false, true}) {
     std::string sql = BuildReportQuery(shape, scoped);
-    if (scoped) {
-      std::string::size_type pos;
-      while ((pos = sql.find("$1")) != std::string::npos) sql.replace(pos, 2, "'shop'");
-    }
-    std::string plan;
-    for (const auto& row : db.Query("EXPLAIN " + sql)) plan += row[0].as<std::string>() + "\n";
+    if (scoped) sql = Bind(sql, {"'shop'"});
+    std::string plan = PlanOf(db, sql);
     INFO(plan);
     CHECK_THAT(plan, Catch::Contains("idx_workflow_status_in_flight_v2"));
     CHECK_THAT(plan, Catch::Contains("idx_workflow_status_delayed"));
@@ -296,32 +313,20 @@ TEST_CASE("PostgreSQL reads in-flight rows through the partial indexes", "[db][q
 
 TEST_CASE("PostgreSQL reads a small backlog and the quiet period's ranges with plain index scans", "[db][query]") {
   TestDatabase db;
-  db.Exec("INSERT INTO dbos.workflow_status (workflow_uuid, status, application_version, executor_id, created_at, completed_at) "
-          "SELECT 'done-' || i, 'SUCCESS', 'v' || (i % 5), 'w', i, i + 1 FROM generate_series(1, 20000) AS i");
-  db.InsertWorkflows(3, Workflow("PENDING").Version("v1"));
-  db.InsertWorkflow(Workflow("DELAYED").Version("v1").Queue("q").DelayUntil(NowMs() + 1000));
-  db.InsertWorkflow(Workflow("SUCCESS").Version("v1").CompletedAt(NowMs()));
-  db.Exec("ANALYZE dbos.workflow_status");
+  LoadSmallBacklog(db);
   SystemDatabase reader(SettingsFor(db));
   SchemaShape shape = reader.Read().shape;
-  auto plan_of = [&](const std::string& sql) {
-    std::string plan;
-    for (const auto& row : db.Query("SET enable_bitmapscan = off; EXPLAIN " + sql)) plan += row[0].as<std::string>() + "\n";
-    return plan;
-  };
+  const std::string no_bitmaps = "SET enable_bitmapscan = off; ";
   // The report's session for a small backlog (report_session.h): one plain index scan per partial index.
-  std::string report = plan_of(BuildReportQuery(shape, false, InFlightScan::kIndexScans));
+  std::string report = PlanOf(db, BuildReportQuery(shape, false, InFlightScan::kIndexScans), no_bitmaps);
   INFO(report);
   CHECK_THAT(report, Catch::Contains("Index Scan using idx_workflow_status_in_flight_v2"));
   CHECK_THAT(report, Catch::Contains("Index Scan using idx_workflow_status_delayed"));
   CHECK_THAT(report, !Catch::Contains("Seq Scan on workflow_status"));
   // The retire statement with an incremental read's bounds (window_ledger.h), as the reader binds them.
   const int64_t now = NowMs(), lo = now - 120000, edge = (lo / 1000 + 1) * 1000, from = (now - 12000) / 1000 * 1000;
-  std::string retire = BuildRetireQuery(shape, false);
-  for (auto [param, value] : {std::pair<const char*, int64_t>{"$1", lo}, {"$2", edge}, {"$3", from}}) {
-    for (std::string::size_type pos; (pos = retire.find(param)) != std::string::npos;) retire.replace(pos, 2, std::to_string(value));
-  }
-  std::string plan = plan_of(retire);
+  std::string plan = PlanOf(db, Bind(BuildRetireQuery(shape, false), {std::to_string(lo), std::to_string(edge), std::to_string(from)}),
+                            no_bitmaps);
   INFO(plan);
   CHECK_THAT(plan, Catch::Contains("workflow_status_created_at_index"));
   CHECK_THAT(plan, Catch::Contains("idx_workflow_status_completed_at"));
