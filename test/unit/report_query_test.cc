@@ -4,17 +4,12 @@
 
 #include "policy_fixtures.h"
 #include "report_query.h"
+#include "sql_text.h"
 
 using namespace dbos_drain;
 using namespace dbos_drain::unit;
 
 namespace {
-
-size_t Count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (auto pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + needle.size())) ++n;
-  return n;
-}
 
 // The in-flight branches: the parts of the UNION that read workflow_status.
 std::vector<std::string> InFlightBranches(const std::string& sql) {

@@ -4,19 +4,10 @@
 
 #include "policy_fixtures.h"
 #include "retire_query.h"
+#include "sql_text.h"
 
 using namespace dbos_drain;
 using namespace dbos_drain::unit;
-
-namespace {
-
-size_t Count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (auto pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + needle.size())) ++n;
-  return n;
-}
-
-}  // namespace
 
 TEST_CASE("the retire statement reads the window as two ranges of each timestamp's index", "[query][window]") {
   const std::string sql = BuildRetireQuery(NewestShape(), false);
