@@ -151,6 +151,7 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
       state_ = OnRequestComplete(state_, now);
       if (step.kind == RequestReader::Step::Kind::kReject) {
         keep_alive_ = false;
+        rejected_ = true;
         return WriteAnswer({std::move(step.reject), true});
       }
       reader_.Reset();
@@ -187,7 +188,9 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
         --self->owner_.in_progress;
         std::string().swap(self->response_);
         if (e || self->close_after_write_) return self->Close();
-        if (close) return self->Linger();
+        // After a reject the client may still be sending its request: linger. After a whole
+        // request, close at once (as cheap as it gets for one-request clients such as probes).
+        if (close) return self->rejected_ || !self->buffered_.empty() ? self->Linger() : self->Close();
         self->state_ = OnAnswerWritten(self->state_, !self->buffered_.empty(), Clock::now());
         self->Process();
         self->Read();
@@ -226,6 +229,7 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
     bool writing_ = false;
     bool keep_alive_ = true;
     bool close_after_write_ = false;
+    bool rejected_ = false;   // the last answer was a reject: the request may not be all read
     bool lingering_ = false;
     Clock::time_point linger_until_{};
   };

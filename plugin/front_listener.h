@@ -22,7 +22,9 @@
 //    client that goes away is noticed and its descriptor released at once.
 //  - Malformed or oversized requests get the reject answer of front_answer.h, then the
 //    connection closes: after the answer, the sending side is shut and what the client still
-//    sends is read and dropped for at most 1 s, so the client reads the answer instead of a reset.
+//    sends is read and dropped for at most 1 s, so the client reads the answer instead of a reset
+//    (likewise when bytes of a next request are buffered). Otherwise a connection that ends after
+//    its answer (Connection: close, shutdown) is closed at once.
 //  - A connection is closed at its policy deadline (checked every `sweep`).
 //  - At `max_connections` a newcomer displaces the connection PickConnectionToClose names (a
 //    stalled head, body or write first), or is closed at once when every connection awaits its
