@@ -10,11 +10,13 @@
 #include <thread>
 
 #include "drain_service.h"
+#include "table_lock.h"
 #include "test_database.h"
 
 using namespace dbos_drain::servicetest;
 using dbos_drain::testing::AgoMs;
 using dbos_drain::testing::OpenFds;
+using dbos_drain::testing::TableLock;
 using dbos_drain::testing::TestDatabase;
 using dbos_drain::testing::WaitUntil;
 using dbos_drain::testing::Workflow;
@@ -194,6 +196,42 @@ TEST_CASE("hostile clients: a full cap of clients trickling their bodies locks n
   INFO("descriptors before " << fds_before << ", now " << OpenFds(pid) << ", after " << Since(started).count() << " ms");
   CHECK(all_closed);
   CHECK(Since(started) < seconds(4) + seconds(3));
+  CHECK(svc.Get("/healthz").status == 200);
+}
+
+TEST_CASE("hostile clients: a request awaiting its answer outlives the request deadline; a client gone meanwhile is released",
+          "[service][hostile][issue23]") {
+  OneVersion fx;
+  ServeConfig cfg = Config(fx.db.url());
+  cfg.query_timeout = "5s";
+  cfg.extra_args = {"--header-timeout", "1s"};
+  DrainService svc(cfg);
+  const pid_t pid = svc.process().pid();
+  REQUIRE(svc.Get("/v1/versions/v1").status == 200);
+  std::this_thread::sleep_for(milliseconds(300));  // the report (refresh 200ms) is stale now
+  const int fds_before = OpenFds(pid);
+  TableLock lock(fx.db, "workflow_status");  // the next read waits on the lock
+
+  // A client that goes away while its answer waits: its descriptor is released at once, not when
+  // the answer comes (the answer is dropped then).
+  {
+    Connection gone(svc.port());
+    REQUIRE(gone.Send("GET /v1/versions/v1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  const bool released = WaitUntil([&] { return OpenFds(pid) <= fds_before; }, seconds(1));
+  INFO("descriptors before " << fds_before << ", now " << OpenFds(pid));
+  CHECK(released);
+
+  // A client that waits: not cut at the 1 s request deadline; answered once the read goes through.
+  Connection waiting(svc.port());
+  REQUIRE(waiting.Send("GET /v1/versions/v1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::this_thread::sleep_for(milliseconds(2500));
+  lock.Release();
+  HttpReply r = waiting.ReadResponse(seconds(5));
+  INFO(r.Describe());
+  CHECK(r.status == 200);
+  CHECK(r.Json().at("version") == "v1");
   CHECK(svc.Get("/healthz").status == 200);
 }
 
