@@ -50,7 +50,7 @@ void ConfigureTls(boost::asio::ssl::context& ctx, const TlsFiles& files) {
   }
 }
 
-// Counts requests from the moment dbos-drain gets them until their answer is written.
+// Counts requests handed to the worker pool until their answer is handed back to the listener.
 class InFlight {
  public:
   void Begin() {
