@@ -89,10 +89,10 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
   // The front listener's connection rules (front_listener.h, issue 15).
   o.limits.timeouts.header = DurationFlag(vm, "header-timeout");
   o.limits.timeouts.idle = DurationFlag(vm, "idle-timeout");
-  o.limits.timeouts.answer = o.cache.abort_after;  // the longest a request may wait on the database
+
   o.limits.max_connections = vm["max-connections"].as<unsigned>();
   if (o.limits.max_connections == 0) throw DrainError(ErrorCode::kConfig, "--max-connections must be at least 1");
-  // cpprest's default of 40 threads costs 3-5x in p99 on 2 cores: size its pool to the cores.
+  // cpprest's pool (its HTTP client side): its default of 40 threads is too many for 2 cores.
   o.threads = vm.count("threads") ? vm["threads"].as<unsigned>() : std::max(2u, std::thread::hardware_concurrency());
   if (o.threads == 0 || o.threads > 256) throw DrainError(ErrorCode::kConfig, "--threads must be 1..256");
   o.listen = vm["listen"].as<std::string>();

@@ -1,5 +1,5 @@
 // The HTTP API of `dbos-drain serve`, independent of the HTTP library: a request in, a response
-// out. The cpprest listener (plugin/http_server.cc) only converts to and from these types, so the
+// out. The front listener (plugin/front_listener.h) only converts to and from these types, so the
 // API is tested (test/api/) and fuzzed (fuzz/api_fuzzer.cc) without sockets.
 #pragma once
 
@@ -29,7 +29,7 @@ struct HttpRequest {
   std::string content_type;  // Content-Type header, "" when absent
   std::string authorization; // Authorization header, "" when absent
   std::string body;
-  bool body_too_large = false;  // the adapter stopped reading past kMaxBodyBytes
+  bool body_too_large = false;  // the body was cut past kMaxBodyBytes (serve's listener answers 413 itself)
 };
 
 struct HttpResponse {
