@@ -165,6 +165,7 @@ struct HttpServer::Impl {
   FrontListener::Options front_options;
   Handler handler;
   Inline serve_inline;
+  Defer defer;  // issue 24: the hold's long poll
   // Threads for requests that may wait for a database read.
   std::unique_ptr<boost::asio::thread_pool> pool;
   std::shared_ptr<InFlight> in_flight = std::make_shared<InFlight>();
@@ -281,6 +282,14 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
   // does not parse as a plain GET still go through cpprest.
   using Offer = FrontListener::Options::Offer;
   front_options.answer = [impl](const HttpRequest& req, FrontListener::Options::Later later) -> Offer {
+    // Issue 24, the pod hold: registered with the hold board, answered later from its thread.
+    if (impl->defer) {
+      auto shared = std::make_shared<FrontListener::Options::Later>(std::move(later));
+      if (impl->defer(req, [impl, shared](HttpResponse r) { (*shared)({std::move(r), impl->shutting_down}); })) {
+        return Offer{Offer::Kind::kLater, {}};
+      }
+      later = std::move(*shared);
+    }
     switch (RouteRequest(req.method, req.target).kind) {
       case RouteKind::kHealthz:
       case RouteKind::kReadyz:
@@ -353,6 +362,8 @@ void HttpServer::Open() {
     throw DrainError(ErrorCode::kConfig, std::string("cannot listen: ") + e.what());
   }
 }
+
+void HttpServer::SetDefer(Defer defer) { impl_->defer = std::move(defer); }
 
 void HttpServer::BeginShutdown() { impl_->shutting_down = true; }
 
