@@ -102,6 +102,20 @@ TEST_CASE("preStop snippets hold then release, run as a pod runs them", "[hold][
     HoldsThenReleases(fx, svc, {bin.path() + "/sh", "-c", Snippet("examples/kubernetes/deployment.yaml")},
                       PodEnv(svc, bin.path()));
   }
+  SECTION("dbos-drain hold (images that ship the binary; cpprest's http_client)") {
+    HoldsThenReleases(fx, svc, {testing::DrainBinary(), "hold", "--poll-bound", "5s"}, PodEnv(svc));
+  }
+  SECTION("dbos-drain hold: --timeout ends a hold with exit 1, a missing executor is exit 2") {
+    ProcessOptions env = PodEnv(svc);
+    auto timed = testing::RunProcess({testing::DrainBinary(), "hold", "--timeout", "1500ms", "--poll-bound", "1s"}, env);
+    INFO(timed.Describe());
+    CHECK(timed.exit_code == 1);
+    CHECK_THAT(timed.out, Catch::Contains("held: 409 own_pending"));
+    env.env["DBOS__VMID"] = std::nullopt;
+    auto missing = testing::RunProcess({testing::DrainBinary(), "hold"}, env);
+    CHECK(missing.exit_code == 2);
+    CHECK_THAT(missing.err, Catch::Contains("--executor is required"));
+  }
   SECTION("node (examples/kubernetes/deployment-typescript.yaml)") {
     if (access("/usr/bin/node", X_OK) != 0) {
       WARN("node not installed: the TypeScript snippet is not run");
