@@ -221,3 +221,23 @@ TEST_CASE("hold http: a database that cannot be read holds", "[hold][http]") {
 }
 
 }  // namespace dbos_drain::servicetest
+
+namespace dbos_drain::servicetest {
+
+TEST_CASE("hold http: a stopping serve answers its holders 503 at once and exits 0", "[hold][http]") {
+  ThreeVersions fx;
+  DrainService svc(Config(fx.db));
+  auto held = std::async(std::launch::async, [&] {
+    return svc.Get("/v1/hold?version=v2&executor=pod-v2&timeout=30", WithTimeout(40s));
+  });
+  REQUIRE(held.wait_for(1s) == std::future_status::timeout);  // holding
+  const auto stop = Clock::now();
+  auto result = svc.Stop();
+  HttpReply r = held.get();
+  INFO(r.Describe() << "\n" << result.Describe());
+  CHECK(IsJsonError(r, 503, "shutting_down"));
+  CHECK(result.exit_code == 0);
+  CHECK(Since(stop) < 6s);
+}
+
+}  // namespace dbos_drain::servicetest
