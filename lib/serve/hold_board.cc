@@ -93,7 +93,10 @@ std::vector<std::pair<HoldBoard::Done, HttpResponse>> HoldBoard::DecideAll(const
   std::vector<std::pair<Done, HttpResponse>> answers;
   const CachedReport* cached = result.report.get();
   const std::string error = result.error ? result.error->what() : std::string("no report");
-  const auto read_started = cached ? cached->fetched_at - cached->query_duration : Clock::time_point{};
+  // query_duration is whole milliseconds: one more keeps a read that began just before the
+  // holder arrived from counting as after it.
+  const auto read_started =
+      cached ? cached->fetched_at - cached->query_duration - std::chrono::milliseconds(1) : Clock::time_point{};
   std::map<std::string, std::set<std::string>> leaving;  // per version, computed once per pass
   for (auto it = holders_.begin(); it != holders_.end();) {
     Holder& h = it->second;

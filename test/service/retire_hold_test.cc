@@ -98,6 +98,10 @@ TEST_CASE("retire http: every version but keep, hidden ones included, fail close
   }
   CHECK(svc.Request("POST", "/v1/retire?keep=v3").status == 405);
 
+  // Every gate agrees on the same data: status --keep exits 1 now.
+  auto status_keep = [&] { return testing::RunDrain({"status", "--keep", "v3", "--database-url", fx.db.url()}).exit_code; };
+  CHECK(status_keep() == 1);
+
   // Once v2 drains, everything but v3 may go.
   fx.DrainV2();
   HttpReply safe = PollUntil(svc, "/v1/retire?keep=v3",
@@ -108,6 +112,7 @@ TEST_CASE("retire http: every version but keep, hidden ones included, fail close
   CHECK(after.at("blockers").empty());
   CHECK(Judged(after, "v1"));
   CHECK(Judged(after, "v2"));
+  CHECK(status_keep() == 0);
   // keep=v3 and keep=v2,v3 agree; keeping only v2 judges the latest.
   CHECK(Body(svc.Get("/v1/retire?keep=v2,v3")).at("safe_to_retire") == true);
   CHECK(Codes(Body(svc.Get("/v1/retire?keep=v2")), "v3") == std::vector<std::string>{"latest"});
