@@ -4,8 +4,8 @@
 // Contract:
 //  - Hold() registers a holder; its `done` is called exactly once: when the release rule
 //    (core/hold_rule.h) says the pod may die (release), when the holder's bound passes (the
-//    last decision, bound_passed), or at Shutdown() (503). Never from the caller's thread
-//    unless the bound is 0 or the board is stopped (then at once).
+//    last decision, bound_passed), or at Shutdown() (503). From the board's thread, never from
+//    the caller's, unless the board is already stopped (then at once, 503).
 //  - While anyone holds, the board thread keeps the report fresh by asking the cache (Get(): at
 //    most one read per refresh interval, shared with every other caller, single flight), and
 //    decides every holder after each report it sees: a report read by anyone wakes it (Wake(),
