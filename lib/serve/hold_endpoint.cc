@@ -34,6 +34,8 @@ HttpResponse ServeHold(const ApiContext& ctx, const Route& route) {
 }
 
 bool StartHold(const ApiContext& ctx, const HttpRequest& request, std::function<void(HttpResponse)> done) {
+  // Every request the front listener parses passes here first: skip the others without routing.
+  if (request.target.compare(0, 8, "/v1/hold") != 0) return false;
   const Route route = RouteRequest(request.method, request.target);
   if (route.kind != RouteKind::kHold) return false;
   if (!ctx.holds || (ctx.authorize && !ctx.authorize(request.authorization))) {
