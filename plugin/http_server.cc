@@ -82,6 +82,7 @@ struct HttpServer::Impl {
   FrontListener::Options front_options;
   Handler handler;
   Inline serve_inline;
+  Defer defer;  // issue 24: the hold's long poll
   // Threads for requests that may wait for a database read.
   std::unique_ptr<boost::asio::thread_pool> pool;
   std::shared_ptr<InFlight> in_flight = std::make_shared<InFlight>();
@@ -140,6 +141,15 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
   // the worker pool, whose answer comes back through `later`.
   using Offer = FrontListener::Options::Offer;
   front_options.answer = [impl](const HttpRequest& req, FrontListener::Options::Later later) -> Offer {
+    // Issue 24, the pod hold: registered with the hold board, answered later from its thread.
+    // (The prefix check keeps the pollers' hot path free of the allocation below.)
+    if (impl->defer && req.target.compare(0, 8, "/v1/hold") == 0) {
+      auto shared = std::make_shared<FrontListener::Options::Later>(std::move(later));
+      if (impl->defer(req, [impl, shared](HttpResponse r) { (*shared)({std::move(r), impl->shutting_down}); })) {
+        return Offer{Offer::Kind::kLater, {}};
+      }
+      later = std::move(*shared);
+    }
     if (impl->serve_inline && impl->serve_inline(req)) {
       // The listener's one thread must never wait on a read, even if the report turns stale
       // between serve_inline's look and the handler's (report_cache.h).
@@ -169,6 +179,8 @@ void HttpServer::Open() {
     throw DrainError(ErrorCode::kConfig, std::string("cannot listen: ") + e.what());
   }
 }
+
+void HttpServer::SetDefer(Defer defer) { impl_->defer = std::move(defer); }
 
 void HttpServer::BeginShutdown() { impl_->shutting_down = true; }
 

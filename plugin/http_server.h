@@ -41,6 +41,12 @@ class HttpServer {
              Inline serve_inline = nullptr, unsigned workers = 64, ConnectionLimits limits = {});
   ~HttpServer();
 
+  // Issue 24: a request the service answers later without a thread (the pod hold's long poll).
+  // Returns false when it does not take `request`; else calls `done` exactly once, at once or
+  // from another thread. Set before Open(). Used only for requests the front listener parses.
+  using Defer = std::function<bool(const HttpRequest& request, std::function<void(HttpResponse)> done)>;
+  void SetDefer(Defer defer);
+
   // Binds the public port; throws DrainError(kConfig) when it cannot.
   void Open();
   // From now on every answer says Connection: close, so clients open their next connection to

@@ -24,7 +24,7 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
       ("log-format", po::value<std::string>()->default_value("json")->value_name("json|text"), "log line format on stderr")
       ("log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"), "debug, info, warn or error")
       ("auth-token-file", po::value<std::string>()->value_name("PATH"),
-       "require 'Authorization: Bearer <token>' on /v1/versions*, /v1/queues/*, /v1/patches and /metrics")
+       "require 'Authorization: Bearer <token>' on /v1/versions*, /v1/queues/*, /v1/patches, /v1/retire, /v1/hold and /metrics")
       ("tls-cert-file", po::value<std::string>()->value_name("PATH"), "PEM certificate chain for https")
       ("tls-key-file", po::value<std::string>()->value_name("PATH"), "PEM private key for https")
       ("patch-metrics", "append the workflow patch series to /metrics (reads operation_outputs for each scrape's refresh)")
