@@ -157,7 +157,7 @@ int RunServe(int argc, char** argv) {
                     serve_inline, kWorkerThreads, o.limits);
   // The pod hold (README, "The pod hold"): a released executor counts as leaving for 3 staleness
   // bounds, so its lingering session is not taken for a live worker of its version.
-  HoldBoard holds(cache, HoldBoundCap(o.limits.timeouts), 3 * o.cache.max_staleness);
+  HoldBoard holds(cache, std::chrono::milliseconds(kMaxHoldBound), 3 * o.cache.max_staleness);
   hold_board.store(&holds);
   ctx.holds = &holds;
   server.SetDefer([&ctx](const HttpRequest& req, std::function<void(HttpResponse)> done) {

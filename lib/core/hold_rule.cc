@@ -4,13 +4,6 @@
 
 namespace dbos_drain {
 
-std::chrono::milliseconds HoldBoundCap(const ConnectionTimeouts& timeouts) {
-  // The front listener's deadline for a request being answered; 5 s of margin for the answer.
-  const auto connection = timeouts.idle + timeouts.answer - std::chrono::milliseconds(5000);
-  return std::max(std::chrono::milliseconds(1000),
-                  std::min<std::chrono::milliseconds>(kMaxHoldBound, connection));
-}
-
 namespace {
 HoldDecision Hold(std::string code, std::string message) { return {false, std::move(code), std::move(message)}; }
 }  // namespace

@@ -32,17 +32,16 @@
 #include <set>
 #include <string>
 
-#include "connection_policy.h"
 #include "model.h"
 
 namespace dbos_drain {
 
-// The longest bound a holder may ask for. One place to change: the front listener closes a
-// request that waits longer than idle + answer timeouts (connection_policy.h), so the cap stays
-// below that with a margin; a caller that needs longer re-polls (the preStop snippets loop).
+// The longest bound a holder may ask for. The front listener sets no deadline on a request
+// awaiting its answer (connection_policy.h), so the cap only keeps each poll below the idle
+// timeouts of proxies and load balancers in between (60 s is a common default); a caller that
+// needs longer re-polls (the preStop snippets loop).
 inline constexpr std::chrono::seconds kMaxHoldBound{60};
 inline constexpr std::chrono::seconds kDefaultHoldBound{30};
-std::chrono::milliseconds HoldBoundCap(const ConnectionTimeouts& timeouts);
 
 struct HoldQuestion {
   std::string version;

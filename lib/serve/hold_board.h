@@ -40,7 +40,7 @@ class HoldBoard {
   using Clock = std::chrono::steady_clock;
   using Done = std::function<void(HttpResponse)>;
 
-  // `cap`: the longest bound honoured (HoldBoundCap); `leaving_for`: how long a released
+  // `cap`: the longest bound honoured (kMaxHoldBound); `leaving_for`: how long a released
   // executor still counts as leaving (a few staleness bounds: its session may linger in a report).
   HoldBoard(ReportCache& cache, std::chrono::milliseconds cap, std::chrono::milliseconds leaving_for);
   ~HoldBoard();  // Shutdown(), then joins

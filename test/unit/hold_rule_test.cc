@@ -81,13 +81,3 @@ TEST_CASE("hold: no report, a stale replica, a report read before the hold and a
   CHECK(Decide(r, "pod-a").release);  // and the same report, fresh and after the hold: released
 }
 
-TEST_CASE("hold: the bound cap stays below the front listener's request deadline", "[hold]") {
-  ConnectionTimeouts t;
-  CHECK(HoldBoundCap(t) == std::chrono::milliseconds(kMaxHoldBound));
-  t.idle = std::chrono::milliseconds(5000);
-  t.answer = std::chrono::milliseconds(11000);
-  CHECK(HoldBoundCap(t) == std::chrono::milliseconds(11000));
-  t.idle = std::chrono::milliseconds(1000);
-  t.answer = std::chrono::milliseconds(1000);
-  CHECK(HoldBoundCap(t) == std::chrono::milliseconds(1000));
-}
