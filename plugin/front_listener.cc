@@ -169,7 +169,8 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
           if (auto self = conn.lock()) self->Deliver(serial, std::move(answer));
         });
       });
-      if (offer.kind == Options::Offer::Kind::kNow) WriteAnswer(std::move(offer.now));
+      if (offer.kind == Options::Offer::Kind::kNow) return WriteAnswer(std::move(offer.now));
+      if (offer.long_poll) state_ = OnLongPoll(state_);
     }
 
     // Writes an answer, then goes on with what the client sent next (or closes).

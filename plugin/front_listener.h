@@ -27,8 +27,8 @@
 //    its answer (Connection: close, shutdown) is closed at once.
 //  - A connection is closed at its policy deadline (checked every `sweep`).
 //  - At `max_connections` a newcomer displaces the connection PickConnectionToClose names (a
-//    stalled head, body or write first), or is closed at once when every connection awaits its
-//    answer. Either way one warn line "connection limit reached" at most every 10 s, with how
+//    stalled head, body or write first; a long poll last), or is closed at once when every
+//    connection awaits an answer that is not a long poll (Offer::long_poll). Either way one warn line "connection limit reached" at most every 10 s, with how
 //    many were closed or refused.
 //  - TLS: the certificate and key files are read again for each connection (a renewed
 //    certificate needs no restart); the handshake counts toward the request deadline.
@@ -67,6 +67,9 @@ class FrontListener {
     struct Offer {
       enum class Kind { kNow, kLater } kind = Kind::kNow;
       Answer now;
+      // kLater only: a long poll whose client asks again (the pod hold). At the cap such a
+      // connection may be closed to admit another (connection_policy.h); its answer is dropped.
+      bool long_poll = false;
     };
     std::function<Offer(const HttpRequest&, Later later)> answer;
   };

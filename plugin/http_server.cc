@@ -146,7 +146,9 @@ HttpServer::HttpServer(const std::string& listen, std::optional<TlsFiles> tls, H
     if (impl->defer && req.target.compare(0, 8, "/v1/hold") == 0) {
       auto shared = std::make_shared<FrontListener::Options::Later>(std::move(later));
       if (impl->defer(req, [impl, shared](HttpResponse r) { (*shared)({std::move(r), impl->shutting_down}); })) {
-        return Offer{Offer::Kind::kLater, {}};
+        Offer offer{Offer::Kind::kLater, {}};
+        offer.long_poll = true;  // the holder asks again: at the cap it gives way (connection_policy.h)
+        return offer;
       }
       later = std::move(*shared);
     }

@@ -33,7 +33,7 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
       ("idle-timeout", po::value<std::string>()->default_value("75s")->value_name("DURATION"),
        "close a keep-alive connection after this long without a request")
       ("max-connections", po::value<unsigned>()->default_value(1024)->value_name("N"),
-       "open client connections at most; beyond it the quietest idle one is closed");
+       "open client connections at most; beyond it a stalled, idle or young one is closed, a pod hold's long poll last");
   opts.add(PatchOptionsDescription());
   opts.add(DatabaseOptions());
   po::options_description hidden;

@@ -21,6 +21,7 @@ const char* ConnectionPhaseName(ConnectionPhase phase) {
 namespace {
 ConnectionState Enter(ConnectionState s, ConnectionPhase phase, std::chrono::steady_clock::time_point now) {
   s.phase = phase;
+  s.long_poll = false;  // a property of one request's wait
   s.phase_since = now;
   s.last_activity = now;
   return s;
@@ -45,6 +46,11 @@ ConnectionState OnHeadComplete(ConnectionState s, bool body_follows, std::chrono
 
 ConnectionState OnRequestComplete(ConnectionState s, std::chrono::steady_clock::time_point now) {
   return Enter(s, ConnectionPhase::kAwaitingAnswer, now);
+}
+
+ConnectionState OnLongPoll(ConnectionState s) {
+  if (s.phase == ConnectionPhase::kAwaitingAnswer) s.long_poll = true;
+  return s;
 }
 
 ConnectionState OnAnswerStarted(ConnectionState s, std::chrono::steady_clock::time_point now) {
@@ -73,15 +79,17 @@ std::optional<ConnectionDeadline> DeadlineOf(const ConnectionState& s, const Con
 std::optional<std::size_t> PickConnectionToClose(const std::vector<ConnectionState>& open,
                                                  std::chrono::steady_clock::time_point now,
                                                  const ConnectionTimeouts& timeouts) {
-  // Rank: 0 stalled, 1 idle, 2 busy for less than stalled_after; then the older goes first.
+  // Rank: 0 stalled, 1 idle, 2 busy for less than stalled_after, 3 a long poll; then the older
+  // goes first.
   auto rank = [&](const ConnectionState& s) {
+    if (s.phase == ConnectionPhase::kAwaitingAnswer) return 3;  // only long polls get here
     if (s.phase == ConnectionPhase::kIdle) return 1;
     return now - s.phase_since >= timeouts.stalled_after ? 0 : 2;
   };
   auto since = [](const ConnectionState& s) { return s.phase == ConnectionPhase::kIdle ? s.last_activity : s.phase_since; };
   std::optional<std::size_t> best;
   for (std::size_t i = 0; i < open.size(); ++i) {
-    if (open[i].phase == ConnectionPhase::kAwaitingAnswer) continue;
+    if (open[i].phase == ConnectionPhase::kAwaitingAnswer && !open[i].long_poll) continue;
     if (!best) {
       best = i;
       continue;

@@ -14,7 +14,8 @@
 //    service bounds its own answers (a database wait: query timeout + 1 s; a long poll such as
 //    the pod-level hold: its own bound, minutes at most), and every request gets exactly one
 //    answer. The client may still close; the listener notices and drops the answer when it
-//    comes. Such a connection is never "stalled" and never cut at the cap.
+//    comes. Such a connection is never "stalled" and never cut at the cap, unless the service
+//    marked its request a long poll (OnLongPoll: the pod hold, whose callers ask again).
 //  - kWritingAnswer: the answer is being written; the client must take it within `idle` of its
 //    start.
 //  - kIdle: between requests (keep-alive). Closed when no byte has moved for `idle`. The next
@@ -22,8 +23,10 @@
 //  - At the cap, the connection that gives way is, in this order: (1) a stalled one: in its head,
 //    body or answer write for at least `stalled_after`, the one that entered that phase first;
 //    (2) an idle one, the one quiet the longest; (3) one in its head, body or write for less than
-//    `stalled_after`, the oldest. A connection awaiting its answer is never picked; when every
-//    connection awaits one, the newcomer is refused. So clients that trickle heads or bodies
+//    `stalled_after`, the oldest; (4) a long poll awaiting its answer, the one waiting longest
+//    (its client asks again, and a long poll must never fill the cap for everyone else). Any
+//    other connection awaiting its answer is never picked; when every connection awaits one,
+//    the newcomer is refused. So clients that trickle heads or bodies
 //    cannot lock others out: each newcomer displaces the oldest of them.
 #pragma once
 
@@ -48,6 +51,7 @@ struct ConnectionState {
   ConnectionPhase phase = ConnectionPhase::kAwaitingHead;
   std::chrono::steady_clock::time_point phase_since{};  // kAwaitingHead/kReadingBody: the request's start
   std::chrono::steady_clock::time_point last_activity{};
+  bool long_poll = false;  // kAwaitingAnswer only: the service holds the answer; the client re-asks
 };
 
 // A new connection accepted at `now`.
@@ -58,6 +62,8 @@ ConnectionState OnClientBytes(ConnectionState state, std::chrono::steady_clock::
 ConnectionState OnHeadComplete(ConnectionState state, bool body_follows, std::chrono::steady_clock::time_point now);
 // The request is whole and handed to the service.
 ConnectionState OnRequestComplete(ConnectionState state, std::chrono::steady_clock::time_point now);
+// The service marked the request being answered a long poll (it may give way at the cap).
+ConnectionState OnLongPoll(ConnectionState state);
 // The answer starts being written.
 ConnectionState OnAnswerStarted(ConnectionState state, std::chrono::steady_clock::time_point now);
 // The answer is written; `next_request_buffered`: bytes of the next request are already there.
@@ -72,7 +78,7 @@ struct ConnectionDeadline {
 std::optional<ConnectionDeadline> DeadlineOf(const ConnectionState& state, const ConnectionTimeouts& timeouts);
 
 // Which of `open` gives way to a new connection at the cap at `now`: its index, or none (refuse
-// the newcomer) when every open connection awaits its answer.
+// the newcomer) when every open connection awaits an answer that is not a long poll.
 std::optional<std::size_t> PickConnectionToClose(const std::vector<ConnectionState>& open,
                                                  std::chrono::steady_clock::time_point now,
                                                  const ConnectionTimeouts& timeouts);

@@ -246,3 +246,52 @@ TEST_CASE("hold http: a stopping serve answers its holders 503 at once and exits
 }
 
 }  // namespace dbos_drain::servicetest
+
+namespace dbos_drain::servicetest {
+
+TEST_CASE("hold http: holders filling --max-connections give way to probes and pollers", "[hold][http][connections]") {
+  ThreeVersions fx;
+  DrainService svc(Config(fx.db, {"--max-connections", "8"}));
+  // 8 pods hold (v2's executor has PENDING work): the cap is full of long polls.
+  std::vector<std::future<HttpReply>> holders;
+  for (int i = 0; i < 8; ++i) {
+    holders.push_back(std::async(std::launch::async, [&] {
+      return svc.Get("/v1/hold?version=v2&executor=pod-v2&timeout=20", WithTimeout(30s));
+    }));
+  }
+  for (auto& h : holders) REQUIRE(h.wait_for(1500ms) == std::future_status::timeout);  // all held
+  // Probes and pollers still get in: each newcomer displaces the holder waiting longest.
+  for (const char* target : {"/healthz", "/readyz", "/v1/versions/v2", "/v1/retire?keep=v3"}) {
+    HttpReply r = svc.Get(target, WithTimeout(5s));
+    INFO(target << ": " << r.Describe());
+    CHECK(r.status == 200);
+  }
+  // A displaced holder got no release: its connection closed without an answer (the snippets
+  // then ask again); the others are still held.
+  std::this_thread::sleep_for(1s);
+  int closed_without_answer = 0, still_held = 0;
+  for (auto& h : holders) {
+    if (h.wait_for(0s) == std::future_status::timeout) {
+      ++still_held;
+      continue;
+    }
+    HttpReply r = h.get();
+    INFO(r.Describe());
+    CHECK(r.status == 0);  // never a 200
+    ++closed_without_answer;
+  }
+  // One displacement makes room; the probes' own connections close after their answers, so the
+  // next probe finds that room free and no further holder has to go.
+  CHECK(closed_without_answer >= 1);
+  CHECK(still_held >= 4);
+  CHECK(closed_without_answer + still_held == 8);
+  fx.DrainV2();  // the rest are released by the rule
+  for (auto& h : holders) {
+    if (!h.valid()) continue;
+    HttpReply r = h.get();
+    INFO(r.Describe());
+    CHECK(r.status == 200);
+  }
+}
+
+}  // namespace dbos_drain::servicetest

@@ -111,6 +111,35 @@ TEST_CASE("at the cap a request awaiting its answer is never cut: the newcomer i
   CHECK_FALSE(PickConnectionToClose({}, t0, kTimeouts).has_value());
 }
 
+TEST_CASE("at the cap a long poll gives way last, the one waiting longest first", "[connection]") {
+  // Two ordinary requests awaiting their answers, two long polls (pod holds) since 0 and 10 ms.
+  std::vector<ConnectionState> open{OnRequestComplete(NewConnection(t0), t0),
+                                    OnLongPoll(OnRequestComplete(NewConnection(t0), At(10))),
+                                    OnLongPoll(OnRequestComplete(NewConnection(t0), t0)),
+                                    OnRequestComplete(NewConnection(t0), At(5))};
+  CHECK(PickConnectionToClose(open, At(600'000), kTimeouts) == std::optional<std::size_t>(2));
+  // Any other kind of connection goes before a long poll, even a request just started.
+  open.push_back(NewConnection(At(599'999)));
+  CHECK(PickConnectionToClose(open, At(600'000), kTimeouts) == std::optional<std::size_t>(4));
+  open.pop_back();
+  open.erase(open.begin() + 2);
+  CHECK(PickConnectionToClose(open, At(600'000), kTimeouts) == std::optional<std::size_t>(1));
+  open.erase(open.begin() + 1);
+  CHECK_FALSE(PickConnectionToClose(open, At(600'000), kTimeouts).has_value());
+}
+
+TEST_CASE("a long poll is a property of one request: its answer ends it", "[connection]") {
+  ConnectionState s = OnLongPoll(OnRequestComplete(NewConnection(t0), t0));
+  CHECK(s.long_poll);
+  CHECK_FALSE(DeadlineOf(s, kTimeouts).has_value());
+  s = OnAnswerWritten(OnAnswerStarted(s, At(1)), false, At(2));
+  CHECK_FALSE(s.long_poll);
+  s = OnRequestComplete(OnClientBytes(s, At(3)), At(4));
+  CHECK_FALSE(s.long_poll);
+  // Only a request awaiting its answer can be one.
+  CHECK_FALSE(OnLongPoll(NewConnection(t0)).long_poll);
+}
+
 TEST_CASE("phase names", "[connection]") {
   CHECK(std::string(ConnectionPhaseName(ConnectionPhase::kAwaitingHead)) == "awaiting_head");
   CHECK(std::string(ConnectionPhaseName(ConnectionPhase::kReadingBody)) == "reading_body");
