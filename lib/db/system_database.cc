@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <libpq-fe.h>
 #include <pqxx/pqxx>
 
 #include <cstdlib>
@@ -138,6 +139,23 @@ StandbyObservation ToStandbyObservation(const pqxx::row& row) {
   return o;
 }
 
+// What the server (or a pooler) answers to BEGIN, asked with libpq directly on a connection of its
+// own: "" when BEGIN works. Only after the first transaction of a new connection broke: a pooler
+// that refuses transactions (PgBouncer in statement mode) says why and closes the connection,
+// and libpqxx 6 then reports only "not connected".
+std::string WhatBeginSays(const std::string& conninfo) {
+  std::string said;
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  if (PQstatus(c) == CONNECTION_OK) {
+    PGresult* r = PQexec(c, "BEGIN");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK || PQstatus(c) != CONNECTION_OK) said = PQerrorMessage(c);
+    PQclear(r);
+    if (said.empty()) PQclear(PQexec(c, "ROLLBACK"));
+  }
+  PQfinish(c);
+  return said;
+}
+
 }  // namespace
 
 // Issue 15: primary or standby, and a standby's replay position (standby_query.h). Its own
@@ -223,6 +241,11 @@ void SystemDatabase::Impl::Connect() {
     session = SizeReportSession(EstimateInFlightRows(txn));
     txn.commit();
   } catch (const std::exception& e) {
+    const DatabaseFailure failure = DescribeFailure(e);
+    if (conn && (failure.kind == DatabaseFailure::Kind::kConnection || failure.kind == DatabaseFailure::Kind::kLost)) {
+      const std::string said = WhatBeginSays(target.conninfo);
+      if (!said.empty()) Fail(std::runtime_error(said), during);
+    }
     Fail(e, during);
   }
 }
