@@ -1,12 +1,16 @@
 #include "system_database.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <libpq-fe.h>
 #include <pqxx/pqxx>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 
 #include "database_failure.h"
 #include "drain_error.h"
@@ -70,6 +74,7 @@ struct SystemDatabase::Impl {
   WindowLedger window;  // the quiet period's rows of earlier reads from this server (window_ledger.h)
   std::optional<ServerSeen> server;  // where the last transaction ran
   bool through_pooler = false;       // some transaction ran on a backend libpq was not given at connection
+  std::atomic<bool> aborted{false};  // Abort() was called since the last Connect()
 
   Impl(ConnectionSettings s)
       : settings(std::move(s)), target(ParseConnectionTarget(settings.url, settings.connect_timeout)) {}
@@ -84,6 +89,8 @@ struct SystemDatabase::Impl {
   void BuildStatements();
   int64_t EstimateInFlightRows(pqxx::dbtransaction& txn);
   [[noreturn]] void Fail(const std::exception& e, const char* during);
+  // The read ran past settings.read_deadline and was aborted: drops the connection, throws kQueryTimeout.
+  [[noreturn]] void Overdue(const char* during);
 
   // The steps of one Read(), all in the snapshot's one transaction. Another statement for the
   // snapshot is one more step, called from Read().
@@ -93,6 +100,45 @@ struct SystemDatabase::Impl {
   void ReadRetireInputs(ReadTransaction& txn, Snapshot& snap);  // retire_query.h
   void ProbeHistory(ReadTransaction& txn, Snapshot& snap, const std::vector<std::string>& probe);
 };
+
+namespace {
+
+// ConnectionSettings::read_deadline: calls `abort` once `limit` has passed, unless destroyed first.
+class ReadDeadline {
+ public:
+  ReadDeadline(std::optional<std::chrono::milliseconds> limit, std::function<void()> abort) {
+    if (!limit) return;
+    thread_ = std::thread([this, limit, abort = std::move(abort)] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (!done_cv_.wait_for(lock, *limit, [this] { return done_; })) {
+        fired_ = true;
+        lock.unlock();
+        abort();
+      }
+    });
+  }
+  ~ReadDeadline() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  bool fired() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return fired_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  bool fired_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
 
 SystemDatabase::SystemDatabase(ConnectionSettings settings) : impl_(std::make_unique<Impl>(std::move(settings))) {}
 
@@ -115,6 +161,7 @@ void SystemDatabase::Cancel() {
 
 void SystemDatabase::Abort() {
   std::lock_guard<std::mutex> lock(impl_->cancel_mutex);
+  impl_->aborted = true;
   if (impl_->conn) {
     int fd = impl_->conn->sock();
     if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
@@ -143,16 +190,36 @@ StandbyObservation ToStandbyObservation(const pqxx::row& row) {
 // own: "" when BEGIN works. Only after the first transaction of a new connection broke: a pooler
 // that refuses transactions (PgBouncer in statement mode) says why and closes the connection,
 // and libpqxx 6 then reports only "not connected".
-std::string WhatBeginSays(const std::string& conninfo) {
+// At most `wait` for the answer (a busy pool would queue BEGIN): "" when none came.
+std::string WhatBeginSays(const std::string& conninfo, std::chrono::milliseconds wait) {
   std::string said;
   PGconn* c = PQconnectdb(conninfo.c_str());
-  if (PQstatus(c) == CONNECTION_OK) {
-    PGresult* r = PQexec(c, "BEGIN");
-    if (PQresultStatus(r) != PGRES_COMMAND_OK || PQstatus(c) != CONNECTION_OK) said = PQerrorMessage(c);
-    PQclear(r);
-    if (said.empty()) PQclear(PQexec(c, "ROLLBACK"));
+  if (PQstatus(c) == CONNECTION_OK && PQsendQuery(c, "BEGIN")) {
+    const auto until = std::chrono::steady_clock::now() + wait;
+    bool answered = false;
+    while (!answered) {
+      if (!PQconsumeInput(c)) {
+        said = PQerrorMessage(c);
+        break;
+      }
+      if (!PQisBusy(c)) {
+        answered = true;
+        break;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{PQsocket(c), POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) < 0) break;
+    }
+    if (answered) {
+      while (PGresult* r = PQgetResult(c)) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) said += PQresultErrorMessage(r);
+        PQclear(r);
+      }
+      if (said.empty() && PQstatus(c) != CONNECTION_OK) said = PQerrorMessage(c);
+    }
   }
-  PQfinish(c);
+  PQfinish(c);  // an open transaction ends with the connection
   return said;
 }
 
@@ -169,8 +236,9 @@ StandbyObservation SystemDatabase::Impl::ReadStandby(ServerSeen& where) {
 }
 
 Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
-  if (!impl_->conn) impl_->Connect();
+  ReadDeadline deadline(impl_->settings.read_deadline, [this] { Abort(); });
   try {
+    if (!impl_->conn) impl_->Connect();
     ServerSeen standby_server;
     StandbyObservation standby = impl_->ReadStandby(standby_server);
     ReadTransaction txn(*impl_->conn);
@@ -195,7 +263,11 @@ Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
     for (const auto& g : snap.groups) in_flight_rows += g.count;
     impl_->session = SizeReportSession(in_flight_rows);  // for the next read
     return snap;
+  } catch (const DrainError& e) {
+    if (deadline.fired()) impl_->Overdue("reading the drain report");
+    throw;
   } catch (const std::exception& e) {
+    if (deadline.fired()) impl_->Overdue("reading the drain report");
     impl_->Fail(e, "reading the drain report");
   }
 }
@@ -217,6 +289,18 @@ Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
   throw ClassifyFailure(failure, context);
 }
 
+[[noreturn]] void SystemDatabase::Impl::Overdue(const char* during) {
+  {
+    std::lock_guard<std::mutex> lock(cancel_mutex);
+    conn.reset();
+  }
+  throw DrainError(ErrorCode::kQueryTimeout,
+                   "no answer from the database within " + std::to_string(settings.read_deadline->count()) +
+                       " ms while " + during + " (" + target.description + ", schema " + settings.schema +
+                       "): a connection pooler whose server connections are all busy, or a server that does not "
+                       "answer (the bound is --connect-timeout + --query-timeout + 1s)");
+}
+
 void SystemDatabase::Impl::Connect() {
   const char* during = "connecting";
   try {
@@ -226,6 +310,7 @@ void SystemDatabase::Impl::Connect() {
     {
       std::lock_guard<std::mutex> lock(cancel_mutex);
       conn = std::move(fresh);
+      aborted = false;
     }
     ++connection_count;
     window.Reset();  // another server, perhaps: read the whole window afresh
@@ -242,8 +327,8 @@ void SystemDatabase::Impl::Connect() {
     txn.commit();
   } catch (const std::exception& e) {
     const DatabaseFailure failure = DescribeFailure(e);
-    if (conn && (failure.kind == DatabaseFailure::Kind::kConnection || failure.kind == DatabaseFailure::Kind::kLost)) {
-      const std::string said = WhatBeginSays(target.conninfo);
+    if (conn && !aborted && (failure.kind == DatabaseFailure::Kind::kConnection || failure.kind == DatabaseFailure::Kind::kLost)) {
+      const std::string said = WhatBeginSays(target.conninfo, settings.query_timeout);
       if (!said.empty()) Fail(std::runtime_error(said), during);
     }
     Fail(e, during);
@@ -397,13 +482,18 @@ void SystemDatabase::Impl::ProbeHistory(ReadTransaction& txn, Snapshot& snap, co
 }
 
 void SystemDatabase::ReadWith(const char* during, const TransactionReader& read) {
-  if (!impl_->conn) impl_->Connect();
+  ReadDeadline deadline(impl_->settings.read_deadline, [this] { Abort(); });
   try {
+    if (!impl_->conn) impl_->Connect();
     ReadTransaction txn(*impl_->conn);
     impl_->Begin(txn, TransactionSettings(impl_->settings.query_timeout));
     read(txn, impl_->shape, impl_->connection_count);
     txn.commit();
+  } catch (const DrainError& e) {
+    if (deadline.fired()) impl_->Overdue(during);
+    throw;
   } catch (const std::exception& e) {
+    if (deadline.fired()) impl_->Overdue(during);
     impl_->Fail(e, during);
   }
 }

@@ -52,6 +52,11 @@ struct ConnectionSettings {
   std::chrono::milliseconds query_timeout{5000};
   // The window of the retire verdict's second statement (recent starts and finishes): --quiet-period.
   std::chrono::milliseconds quiet_period{120000};
+  // When set, a Read() or ReadWith() still running after this long is aborted (Abort) and throws
+  // DrainError(kQueryTimeout): what statement_timeout cannot bound, such as waiting in a pooler's
+  // queue for a server connection of a busy pool, or a frozen server. The commands set it
+  // (cli_options.cc); `serve` has its own watchdog (report_cache.h).
+  std::optional<std::chrono::milliseconds> read_deadline;
 };
 
 class SystemDatabase {

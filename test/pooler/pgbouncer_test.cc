@@ -341,6 +341,31 @@ TEST_CASE("pooler: a locked table behind PgBouncer ends in the query timeout's e
   CHECK(after.leaks() == std::vector<std::string>{});
 }
 
+TEST_CASE("pooler: a pool whose server connections are all busy ends in a timeout, not a hang", "[pooler][timeout]") {
+  TestDatabase db;
+  LoadVersions(db);
+  const std::string url = PooledUrl(db, "TRANSACTION");
+  // Both server connections of the pool (default_pool_size 2) held by open transactions: a new
+  // transaction waits in PgBouncer's queue, where no statement_timeout runs.
+  std::vector<std::unique_ptr<pqxx::connection>> holders;
+  std::vector<std::unique_ptr<pqxx::work>> held;
+  for (int i = 0; i < 2; ++i) {
+    holders.push_back(std::make_unique<pqxx::connection>(url));
+    held.push_back(std::make_unique<pqxx::work>(*holders.back()));
+    held.back()->exec("SELECT 1");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  ProcessResult r = RunDrain({"status", "--query-timeout", "1s", "--connect-timeout", "1s", "--database-url", url});
+  INFO(r.Describe());
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("no answer from the database within 3000 ms"));
+  CHECK_THAT(r.err, Catch::Contains("connection pooler whose server connections are all busy"));
+  CHECK(Since(start) < 8s);
+  held.clear();
+  // Freed, the same URL answers.
+  CHECK(RunDrain({"status", "v-old", "--database-url", url}).exit_code == 0);
+}
+
 TEST_CASE("pooler: the application's sessions behind a pooler are unknown, not guessed", "[pooler][sessions]") {
   TestDatabase db;
   db.InsertVersion("v1", AgoMs(2h));
