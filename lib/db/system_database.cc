@@ -252,6 +252,7 @@ Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
       StandbyObservation unknown;
       unknown.in_recovery = snapshot_server.in_recovery;
       unknown.now_ms = standby.now_ms;
+      unknown.other_server = true;
       standby = unknown;
     }
     snap.standby = standby;
