@@ -50,6 +50,7 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
     throw DrainError(ErrorCode::kConfig, "invalid --log-level: expected debug, info, warn or error");
 
   o.settings = SettingsFromFlags(vm);
+  o.settings.read_deadline.reset();  // the report cache's watchdog bounds reads (abort_after below)
   o.policy = PolicyFromFlags(vm);
   o.patch_policy = PatchOptionsFromFlags(vm);
   o.patch_metrics = vm.count("patch-metrics") > 0;
