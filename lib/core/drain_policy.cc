@@ -65,7 +65,12 @@ void DecideCounts(VersionReport& entry, const Report& report, const PolicyOption
     }
     return;
   }
-  entry.drained = entry.in_flight.total() == 0;
+  entry.drained = entry.in_flight.total() == 0 && entry.unknown_statuses.empty();
+  if (!entry.unknown_statuses.empty()) {
+    std::string list;
+    for (const auto& [status, n] : entry.unknown_statuses) list += (list.empty() ? "" : ", ") + std::to_string(n) + " " + status;
+    entry.reason = "workflows of a status dbos-drain does not know (" + list + "): never read as finished; upgrade dbos-drain";
+  }
 }
 
 }  // namespace
@@ -115,6 +120,22 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
     qr.worker_concurrency = q.worker_concurrency;
   }
 
+  // Statuses dbos-drain does not know: a version's own rows block it; NULL-version rows block
+  // every version (below): who takes them depends on the SDK generation (the latest only, or any
+  // version before TS 4.24 / Python 2.27 / Go 0.19), and what the status means is unknown.
+  report.statuses_checked_at_ms = snapshot.statuses_checked_at_ms;
+  report.statuses_unchecked = snapshot.statuses_unchecked;
+  for (const auto& u : snapshot.unknown_statuses) {
+    if (!u.version) {
+      report.unassigned_unknown_statuses[u.status] += u.count;
+      continue;
+    }
+    auto& e = entry_for(*u.version);
+    e.known = true;
+    e.unknown_statuses[u.status] += u.count;
+    if (!e.oldest_in_flight_ms || u.oldest_created_at_ms < *e.oldest_in_flight_ms) e.oldest_in_flight_ms = u.oldest_created_at_ms;
+  }
+
   std::vector<const InFlightGroup*> unassigned;
   for (const auto& g : snapshot.groups) {
     if (g.queue && !g.queue->empty()) {
@@ -147,6 +168,11 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
     report.unassigned_not_queued.pending -= counts.pending;
     report.unassigned_not_queued.enqueued -= counts.enqueued;
     report.unassigned_not_queued.delayed -= counts.delayed;
+    report.unassigned_not_queued.suspended -= counts.suspended;
+  }
+  for (auto& [name, e] : entries) {
+    for (const auto& [status, n] : report.unassigned_unknown_statuses) e.unknown_statuses[status] += n;
+    e.statuses_checked = !snapshot.statuses_unchecked;
   }
 
   AttachRetireInputs(snapshot, report.latest_version, entries);
@@ -177,6 +203,8 @@ VersionReport FindVersion(const Report& report, const std::string& version,
   if (const VersionReport* e = report.Find(version)) return *e;
   VersionReport unknown;
   unknown.version = version;
+  unknown.unknown_statuses = report.unassigned_unknown_statuses;
+  unknown.statuses_checked = !report.statuses_unchecked;
   Decide(unknown, report, options);
   DecideRetire(unknown, report.as_of_ms, report.quiet_period_ms, report.intake_read, report.replica);
   return unknown;
@@ -211,6 +239,7 @@ std::string SummaryLine(const VersionReport& v, int64_t as_of_ms) {
   part(v.in_flight.pending, "pending", false);
   part(v.in_flight.enqueued, "enqueued", true);
   part(v.in_flight.delayed, "delayed", true);
+  part(v.in_flight.suspended, "suspended", false);
   if (v.oldest_in_flight_ms) {
     out << ", oldest "
         << FormatAge(v.oldest_in_flight_age_ms ? *v.oldest_in_flight_age_ms

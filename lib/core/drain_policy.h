@@ -2,7 +2,9 @@
 // unit-tested without a database.
 //
 // Rules (README, "What drained means"):
-//  - A version is drained when it is known and has no PENDING, ENQUEUED or DELAYED workflow.
+//  - A version is drained when it is known and has no PENDING, ENQUEUED, DELAYED or SUSPENDED
+//    workflow and no workflow of a status dbos-drain does not know (its own or NULL-version ones:
+//    those block every version, since which version takes them depends on the SDK generation).
 //  - Known: registered in application_versions, or some workflow_status row carries it.
 //  - An unknown version is not drained (a typo must never retire pods), unless the caller opts
 //    out with PolicyOptions::unknown_version_drained.

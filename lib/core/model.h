@@ -14,22 +14,28 @@
 
 namespace dbos_drain {
 
-// The three statuses of a workflow that has not finished.
-enum class InFlightStatus { kPending, kEnqueued, kDelayed };
+// The statuses of a workflow that has not finished. SUSPENDED (Python 3.5+, TS 5.5+, Java 1.4):
+// waiting in recv/sleep outside memory; it needs a worker of its version when it wakes.
+enum class InFlightStatus { kPending, kEnqueued, kDelayed, kSuspended };
 
-// Parses "PENDING" / "ENQUEUED" / "DELAYED"; anything else is not in flight.
+// Parses "PENDING" / "ENQUEUED" / "DELAYED" / "SUSPENDED"; anything else is not in flight.
 std::optional<InFlightStatus> ParseInFlightStatus(const std::string& status);
+
+// SUCCESS, ERROR, CANCELLED, MAX_RECOVERY_ATTEMPTS_EXCEEDED, RETRIES_EXCEEDED (older Python and
+// TS 1.x-2.x). A status neither finished nor in flight is unknown: it never reads as finished.
+bool IsFinishedStatus(const std::string& status);
 
 struct StatusCounts {
   int64_t pending = 0;
   int64_t enqueued = 0;
   int64_t delayed = 0;
+  int64_t suspended = 0;
 
-  int64_t total() const { return pending + enqueued + delayed; }
+  int64_t total() const { return pending + enqueued + delayed + suspended; }
   void Add(InFlightStatus status, int64_t count);
   void Add(const StatusCounts& other);
   bool operator==(const StatusCounts& o) const {
-    return pending == o.pending && enqueued == o.enqueued && delayed == o.delayed;
+    return pending == o.pending && enqueued == o.enqueued && delayed == o.delayed && suspended == o.suspended;
   }
 };
 
@@ -84,6 +90,15 @@ struct InFlightGroup {
   int64_t oldest_created_at_ms = 0;
 };
 
+// workflow_status rows of a status dbos-drain does not know (neither finished nor in flight),
+// from the status check (report_query.h: BuildStatusCheckQuery).
+struct UnknownStatusGroup {
+  std::optional<std::string> version;  // NULL: no version (see drain_policy.h: blocks every version)
+  std::string status;
+  int64_t count = 0;
+  int64_t oldest_created_at_ms = 0;
+};
+
 // A row of application_versions.
 struct RegisteredVersion {
   std::string name;
@@ -114,6 +129,12 @@ struct Snapshot {
   std::optional<std::string> application;  // --application, when it applied
   bool application_filter_ignored = false; // --application given but no application_name column
   std::vector<InFlightGroup> groups;
+  // The status check (core/status_ledger.h): rows of an unknown status, and the database time of
+  // the check whose SUSPENDED and unknown rows this snapshot holds. SUSPENDED rows are in `groups`.
+  std::vector<UnknownStatusGroup> unknown_statuses;
+  std::optional<int64_t> statuses_checked_at_ms;
+  bool statuses_checked_now = false;  // the check ran in this snapshot (not carried from an earlier one)
+  bool statuses_unchecked = false;    // a due check failed: no version is safe (blocker statuses_unchecked)
   std::vector<RegisteredVersion> registered;
   std::vector<QueueConfig> queues;
   // Versions asked about and proven, by a lookup of workflow history, to have workflow_status rows.
@@ -174,6 +195,10 @@ struct VersionReport {
   std::map<std::string, StatusCounts> queues;
   std::map<std::string, StatusCounts> executors;
   int64_t unassigned_in_flight = 0;   // how many of in_flight are NULL-version rows
+  // Rows of a status dbos-drain does not know, by status (their own and NULL-version ones): they
+  // block the version (blocker unknown_status).
+  std::map<std::string, int64_t> unknown_statuses;
+  bool statuses_checked = true;       // false: the status check has not run (blocker statuses_unchecked)
   std::optional<int64_t> oldest_in_flight_ms;
   std::optional<int64_t> oldest_in_flight_age_ms;  // as_of - oldest, clamped at 0 (app clocks skew)
 
@@ -215,6 +240,9 @@ struct Report {
   std::optional<std::string> latest_version;
   StatusCounts unassigned;
   std::map<std::string, StatusCounts> unassigned_queues;
+  std::map<std::string, int64_t> unassigned_unknown_statuses;  // NULL-version rows of an unknown status
+  std::optional<int64_t> statuses_checked_at_ms;               // see Snapshot
+  bool statuses_unchecked = false;                             // see Snapshot
   std::vector<VersionReport> versions;  // registered first (oldest first), then the others by name
   std::map<std::string, QueueReport> queues;
   std::set<std::string> versions_probed;

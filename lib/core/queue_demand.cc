@@ -44,6 +44,8 @@ QueueDemand ComputeQueueDemand(const Report& report, const std::string& queue,
   d.utilization = d.counts.pending + d.counts.enqueued;
   if (d.worker_concurrency && *d.worker_concurrency > 0) {
     d.desired_workers = (d.utilization + *d.worker_concurrency - 1) / *d.worker_concurrency;
+    // A SUSPENDED row takes no slot, but needs a worker of its version when its wait ends.
+    if (d.counts.suspended > 0 && *d.desired_workers == 0) d.desired_workers = 1;
   }
   return d;
 }

@@ -13,7 +13,9 @@
 //    in flight is kUnknownQueue (a typo must not read as an idle queue and scale workers in). On a
 //    schema without that table the name cannot be checked: zeros, known = false.
 //  - desired_workers = ceil(queue_utilization / worker_concurrency), queue_utilization = PENDING +
-//    ENQUEUED; unset when the queue has no worker concurrency (nothing to divide by).
+//    ENQUEUED, and at least 1 while the selection holds SUSPENDED rows (they take no slot, but
+//    need a worker of their version when their wait ends); unset when the queue has no worker
+//    concurrency (nothing to divide by).
 #pragma once
 
 #include <cstdint>

@@ -56,6 +56,18 @@ std::string BuildReportQuery(const SchemaShape& shape, bool application_scoped, 
   return sql;
 }
 
+std::string BuildStatusCheckQuery(const SchemaShape& shape, bool application_scoped) {
+  const bool scope = application_scoped && shape.has_application_name;
+  // COALESCE: a NULL status is not a known one either (it reads as '(null)').
+  return "SELECT 'g'::text AS kind, application_version AS version, queue_name AS queue, executor_id AS executor,"
+         " COALESCE(status, '(null)') AS status, count(*)::bigint AS n, min(created_at)::bigint AS a, NULL::bigint AS b"
+         " FROM " + QualifiedTable(shape.schema, "workflow_status") +
+         " WHERE (status IS NULL OR status NOT IN ('PENDING', 'ENQUEUED', 'DELAYED', 'SUCCESS', 'ERROR', 'CANCELLED',"
+         " 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', 'RETRIES_EXCEEDED'))" +
+         (scope ? " AND (application_name = $1 OR application_name IS NULL)" : "") +
+         " GROUP BY application_version, queue_name, executor_id, status";
+}
+
 std::string BuildHistoryProbeQuery(const SchemaShape& shape, bool application_scoped) {
   const bool scope = application_scoped && shape.has_application_name;
   return "SELECT v FROM unnest($1::text[]) AS v WHERE EXISTS (SELECT 1 FROM " +

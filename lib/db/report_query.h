@@ -30,6 +30,13 @@ enum class InFlightScan { kIndexScans, kOneScan };
 std::string BuildReportQuery(const SchemaShape& shape, bool application_scoped,
                              InFlightScan scan = InFlightScan::kOneScan);
 
+// The status check (core/status_ledger.h): every workflow_status row whose status is neither
+// PENDING, ENQUEUED, DELAYED nor a known finished one (SUSPENDED, or a status dbos-drain does not
+// know; a NULL status too), grouped like the report's 'g' rows (same columns, kind 'g', a =
+// min(created_at)), scoped by $1 when application_scoped. No DBOS index leads with status, so
+// it is a scan of the table (a parallel one on large tables): run when status_ledger.h says.
+std::string BuildStatusCheckQuery(const SchemaShape& shape, bool application_scoped);
+
 // Which of the versions in $1 (text[]) have at least one workflow_status row (scoped by $2 when
 // application_scoped). Used only for versions that the report query did not already prove known.
 std::string BuildHistoryProbeQuery(const SchemaShape& shape, bool application_scoped);

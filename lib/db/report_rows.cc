@@ -16,8 +16,19 @@ const T& Required(const std::optional<T>& value, const ReportRow& row, const cha
 
 void AddReportRow(const ReportRow& row, Snapshot& snapshot) {
   if (row.kind == "g") {
-    auto status = ParseInFlightStatus(Required(row.status, row, "status"));
-    if (!status) return;
+    const std::string& text = Required(row.status, row, "status");
+    auto status = ParseInFlightStatus(text);
+    if (!status) {
+      if (IsFinishedStatus(text)) return;
+      // Neither finished nor in flight: never read as finished (the status check's rows).
+      UnknownStatusGroup u;
+      u.version = row.version;
+      u.status = text;
+      u.count = Required(row.n, row, "n");
+      u.oldest_created_at_ms = Required(row.a, row, "a");
+      snapshot.unknown_statuses.push_back(std::move(u));
+      return;
+    }
     InFlightGroup g;
     g.version = row.version;
     g.queue = row.queue;

@@ -4,7 +4,8 @@
 //
 // Contract (AddReportRow):
 //  - 'g' (in-flight group): an InFlightGroup {version, queue, executor ('' when NULL), status, count = n,
-//    oldest_created_at_ms = a}; a status that is not in flight (ParseInFlightStatus) is skipped.
+//    oldest_created_at_ms = a} for an in-flight status (SUSPENDED included); a known finished
+//    status is skipped; any other status is an UnknownStatusGroup {version, status, n, a}.
 //  - 'v' (registered version): a RegisteredVersion {version, a (0 when NULL), b (0 when NULL)}.
 //  - 'q' (queue): a QueueConfig {queue, concurrency = a, worker_concurrency = b}, NULL = unset.
 //  - 'n' (the database clock): as_of_ms = a.

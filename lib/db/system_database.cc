@@ -16,6 +16,7 @@
 #include "report_session.h"
 #include "schema_catalog.h"
 #include "standby_query.h"
+#include "status_ledger.h"
 #include "text_array.h"
 #include "window_ledger.h"
 
@@ -59,6 +60,7 @@ struct SystemDatabase::Impl {
   uint64_t connection_count = 0;  // connections made so far (ReadWith's `connection`)
   std::optional<ReportSession> session;  // what the prepared report query was planned with
   WindowLedger window;  // the quiet period's rows of earlier reads on this connection (window_ledger.h)
+  StatusLedger statuses;  // the last status check on this connection (status_ledger.h)
 
   Impl(ConnectionSettings s)
       : settings(std::move(s)), target(ParseConnectionTarget(settings.url, settings.connect_timeout)) {}
@@ -76,6 +78,7 @@ struct SystemDatabase::Impl {
   Snapshot NewSnapshot() const;
   void ReadReport(ReadTransaction& txn, Snapshot& snap);
   void ReadRetireInputs(ReadTransaction& txn, Snapshot& snap);  // retire_query.h
+  bool CheckStatuses(ReadTransaction& txn, Snapshot& snap);     // false: timed out
   void ProbeHistory(ReadTransaction& txn, Snapshot& snap, const std::vector<std::string>& probe);
 };
 
@@ -136,11 +139,18 @@ Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
     snap.standby = ReadStandbyObservation(*impl_->conn);
     ReadTransaction txn(*impl_->conn);
     impl_->ReadReport(txn, snap);
+    const bool check = impl_->statuses.ScanDue(snap, impl_->settings.status_check_interval);
+    const bool checked = check && impl_->CheckStatuses(txn, snap);
     impl_->ReadRetireInputs(txn, snap);
     impl_->ProbeHistory(txn, snap, VersionsToProbe(snap, probe_versions));
     txn.commit();
     int64_t in_flight_rows = 0;
     for (const auto& g : snap.groups) in_flight_rows += g.count;
+    if (check && !checked) {
+      impl_->statuses.RecordFailedCheck(snap);
+    } else {
+      impl_->statuses.Record(snap, checked);
+    }
     impl_->SizeSession(in_flight_rows);  // for the next read
     return snap;
   } catch (const std::exception& e) {
@@ -184,6 +194,7 @@ void SystemDatabase::Impl::Connect() {
     }
     ++connection_count;
     window.Reset();  // another server, perhaps: read the whole window afresh
+    statuses.Reset();  // and check the statuses afresh
     during = "reading the schema";
     shape = DetectShape();
     scoped = settings.application.has_value() && shape.has_application_name;
@@ -307,6 +318,23 @@ void SystemDatabase::Impl::ReadReport(ReadTransaction& txn, Snapshot& snap) {
   pqxx::result rows = scoped ? txn.exec_prepared("dbos_drain_report", *settings.application)
                              : txn.exec_prepared("dbos_drain_report");
   for (const auto& row : rows) AddReportRow(ToReportRow(row), snap);
+}
+
+bool SystemDatabase::Impl::CheckStatuses(ReadTransaction& txn, Snapshot& snap) {
+  // Not prepared: it runs seldom in serve, and its plan is a scan whatever the parameters.
+  // In a subtransaction, like the history probe: a check that exceeds statement_timeout on a huge
+  // table must not cost the report; the versions just are not safe (statuses_unchecked).
+  try {
+    pqxx::subtransaction check_txn(txn, "status_check");
+    const std::string sql = BuildStatusCheckQuery(shape, scoped);
+    pqxx::result rows = scoped ? check_txn.exec_params(sql, *settings.application) : check_txn.exec(sql);
+    check_txn.commit();
+    for (const auto& row : rows) AddReportRow(ToReportRow(row), snap);
+    return true;
+  } catch (const pqxx::sql_error& e) {
+    if (DescribeFailure(e).sqlstate != "57014") throw;
+    return false;
+  }
 }
 
 void SystemDatabase::Impl::ProbeHistory(ReadTransaction& txn, Snapshot& snap, const std::vector<std::string>& probe) {

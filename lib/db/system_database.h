@@ -8,6 +8,9 @@
 //  - After any failure the connection is dropped; the next Read() reconnects and re-detects the
 //    schema (a table dropped or a database restored is seen afresh).
 //  - Errors never contain the password of the URL.
+//  - The status check (SUSPENDED and unknown statuses, a scan of workflow_status) runs in the
+//    same snapshot when core/status_ledger.h says it is due; a read that skips it carries the
+//    last check's rows. A check that times out costs only itself (statuses_unchecked).
 //  - Not thread-safe, except Cancel() and Abort(), which may be called from another thread.
 //
 // The decisions are pure functions with unit tests: the schema shape from the catalog
@@ -41,6 +44,9 @@ struct ConnectionSettings {
   std::chrono::milliseconds query_timeout{5000};
   // The window of the retire verdict's second statement (recent starts and finishes): --quiet-period.
   std::chrono::milliseconds quiet_period{120000};
+  // How often a read checks for SUSPENDED rows and unknown statuses at the latest, besides when a
+  // version's in-flight rows leave (core/status_ledger.h). 0: every read (status, wait).
+  std::chrono::milliseconds status_check_interval{0};
 };
 
 class SystemDatabase {

@@ -59,7 +59,8 @@ class Writer {
 
 void StatusSamples(Writer& w, const char* name, Labels labels, const StatusCounts& c) {
   labels.emplace_back("status", "");
-  const std::pair<const char*, int64_t> parts[] = {{"pending", c.pending}, {"enqueued", c.enqueued}, {"delayed", c.delayed}};
+  const std::pair<const char*, int64_t> parts[] = {{"pending", c.pending}, {"enqueued", c.enqueued}, {"delayed", c.delayed},
+                                                   {"suspended", c.suspended}};
   for (const auto& [status, n] : parts) {
     labels.back().second = status;
     w.Sample(name, labels, static_cast<double>(n));
@@ -248,6 +249,22 @@ void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
   }
 
   RetireMetrics(w, r, versions);
+
+  // Issue 22: statuses dbos-drain does not know (a blocker) and when they were last checked.
+  w.Family("dbos_drain_version_unknown_status_workflows", "gauge",
+           "Workflows of a status dbos-drain does not know (neither finished nor in flight), by version and status; "
+           "NULL-version rows count for every version. Any of them blocks the version: upgrade dbos-drain.");
+  for (const VersionReport* vp : versions) {
+    for (const auto& [status, n] : vp->unknown_statuses) {
+      w.Sample("dbos_drain_version_unknown_status_workflows", {{"version", vp->version}, {"status", status}},
+               static_cast<double>(n));
+    }
+  }
+  if (r.statuses_checked_at_ms) {
+    w.Family("dbos_drain_statuses_checked_timestamp_seconds", "gauge",
+             "Database time of the last check for SUSPENDED and unknown statuses the report holds.");
+    w.Sample("dbos_drain_statuses_checked_timestamp_seconds", {}, *r.statuses_checked_at_ms / 1000.0);
+  }
 
   if (!r.queues.empty()) {
     w.Family("dbos_drain_queue_in_flight_workflows", "gauge",

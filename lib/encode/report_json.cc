@@ -7,7 +7,8 @@ namespace dbos_drain {
 using nlohmann::json;
 
 json CountsToJson(const StatusCounts& c) {
-  return json{{"pending", c.pending}, {"enqueued", c.enqueued}, {"delayed", c.delayed}, {"total", c.total()}};
+  return json{{"pending", c.pending}, {"enqueued", c.enqueued}, {"delayed", c.delayed}, {"suspended", c.suspended},
+              {"total", c.total()}};
 }
 
 namespace {
@@ -53,6 +54,7 @@ json VersionToJson(const VersionReport& v, int64_t as_of_ms) {
       {"queues", CountsMap(v.queues)},
       {"executors", CountsMap(v.executors)},
       {"unassigned_in_flight", v.unassigned_in_flight},
+      {"unknown_statuses", v.unknown_statuses},
       {"safe_to_retire", v.safe_to_retire},
       {"blockers", BlockersToJson(v.blockers)},
       {"phase", PhaseName(v.phase)},
@@ -118,6 +120,7 @@ json ReportToJson(const Report& r, Listing listing) {
   };
   json unassigned = CountsToJson(r.unassigned);
   unassigned["queues"] = CountsMap(r.unassigned_queues);
+  unassigned["unknown_statuses"] = r.unassigned_unknown_statuses;
   json versions = json::array();
   for (const auto& v : r.versions) {
     if (Shown(v, listing)) versions.push_back(VersionToJson(v, r.as_of_ms));
@@ -131,6 +134,8 @@ json ReportToJson(const Report& r, Listing listing) {
       {"schema", schema},
       {"latest_version", OptionalString(r.latest_version)},
       {"quiet_period_seconds", r.quiet_period_ms / 1000.0},
+      {"statuses_checked_at", r.statuses_checked_at_ms ? json(FormatTimestamp(*r.statuses_checked_at_ms)) : json(nullptr)},
+      {"statuses_unchecked", r.statuses_unchecked},
       {"unassigned", unassigned},
       {"hidden_versions", HiddenBy(r, listing)},
       {"listing", ListingName(listing)},

@@ -19,7 +19,7 @@ std::string Cell(const std::string& s) {
 
 std::string FormatReportTable(const Report& report, const std::vector<VersionReport>& versions, size_t hidden) {
   std::vector<std::vector<std::string>> rows;
-  rows.push_back({"VERSION", "LATEST", "PENDING", "ENQUEUED", "DELAYED", "OLDEST", "EXECUTORS", "DRAINED", "PHASE",
+  rows.push_back({"VERSION", "LATEST", "PENDING", "ENQUEUED", "DELAYED", "SUSPENDED", "OLDEST", "EXECUTORS", "DRAINED", "PHASE",
                   "RETIRE"});
   for (const auto& v : versions) {
     std::string executors;
@@ -33,6 +33,7 @@ std::string FormatReportTable(const Report& report, const std::vector<VersionRep
         std::to_string(v.in_flight.pending),
         std::to_string(v.in_flight.enqueued),
         std::to_string(v.in_flight.delayed),
+        std::to_string(v.in_flight.suspended),
         v.oldest_in_flight_age_ms ? FormatAge(*v.oldest_in_flight_age_ms) : "-",
         executors.empty() ? "-" : Cell(executors),
         v.drained ? "yes" : (v.known ? "no" : "no (unknown)"),

@@ -34,6 +34,7 @@ HttpResponse ServeQueue(const ApiContext& ctx, const Route& route) {
       {"pending", d.counts.pending},
       {"enqueued", d.counts.enqueued},
       {"delayed", d.counts.delayed},
+      {"suspended", d.counts.suspended},
       {"worker_concurrency", opt(d.worker_concurrency)},
       {"concurrency", opt(d.concurrency)},
       {"desired_workers", opt(d.desired_workers)},

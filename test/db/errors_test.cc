@@ -246,7 +246,8 @@ TEST_CASE("every read runs in a read-only repeatable-read transaction", "[db][re
     // Only reads, session settings and transaction control; no locking reads. EXPLAIN without
     // ANALYZE (the planner's estimate of the backlog, report_session.h) plans and runs nothing.
     const bool allowed = upper.rfind("SELECT ", 0) == 0 || upper.rfind("SET ", 0) == 0 || upper == "BEGIN" ||
-                         upper == "COMMIT" || upper == "ROLLBACK" ||
+                         upper == "COMMIT" || upper == "ROLLBACK" || upper.rfind("SAVEPOINT ", 0) == 0 ||
+                         upper.rfind("RELEASE SAVEPOINT ", 0) == 0 || upper.rfind("ROLLBACK TO SAVEPOINT ", 0) == 0 ||
                          upper.rfind("EXPLAIN (FORMAT JSON) SELECT ", 0) == 0;
     CHECK(allowed);
     for (const char* locking : {"FOR UPDATE", "FOR SHARE", "FOR NO KEY UPDATE", "FOR KEY SHARE"}) {

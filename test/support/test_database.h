@@ -58,6 +58,15 @@ struct Workflow {
   Workflow& CompletedAt(int64_t ms) { completed_at_ms = ms; return *this; }
   Workflow& CompletedAgo(std::chrono::milliseconds age) { completed_at_ms = AgoMs(age); return *this; }
   Workflow& ForkedFrom(std::string v) { forked_from = std::move(v); return *this; }
+  // What rewindWorkflow / resumeWorkflow / import_workflow leave (issue 22): an old row back in
+  // ENQUEUED on its queue with its old created_at and version, completed_at cleared.
+  static Workflow Rewound(std::string version, std::string queue, std::chrono::milliseconds age) {
+    Workflow w("ENQUEUED");
+    w.version = std::move(version);
+    w.queue = std::move(queue);
+    w.created_at_ms = AgoMs(age);
+    return w;
+  }
 };
 
 // One operation_outputs row as the TS SDK 5.3.0 writes it (schema-newest.sql). A completed step
