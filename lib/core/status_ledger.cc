@@ -18,8 +18,14 @@ bool StatusLedger::ScanDue(const Snapshot& snapshot, std::chrono::milliseconds i
   // The database clock went backwards (another server): check.
   if (snapshot.as_of_ms < *last_check_ms_ || snapshot.as_of_ms - *last_check_ms_ >= interval.count()) return true;
   const auto now = InFlightVersions(snapshot);
+  // A version with a start within the quiet period is not safe whatever the check would find
+  // (recent_intake): its departure waits, kept in seen_in_flight_, until its starts leave the window.
+  std::set<std::optional<std::string>> starting;
+  for (const auto& g : snapshot.intake) {
+    if (g.count > 0) starting.insert(g.version);
+  }
   for (const auto& v : seen_in_flight_) {
-    if (!now.count(v)) return true;  // a departure: its rows may have gone SUSPENDED or unknown
+    if (!now.count(v) && !starting.count(v)) return true;  // a departure: its rows may have gone SUSPENDED or unknown
   }
   return false;
 }

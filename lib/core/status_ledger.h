@@ -12,9 +12,12 @@
 //  - A read checks (ScanDue) when: there was no check on this connection yet, `interval` is 0
 //    (status, wait: every read), `interval` has passed since the last check (database clock), or
 //    a version (or the NULL version) that had PENDING/ENQUEUED/DELAYED rows in some read since
-//    the last check has none in this read ("a departure"). The check runs in the same snapshot as
-//    the in-flight read, so a version whose last in-flight row went SUSPENDED is never judged
-//    from a check older than that row's departure: no window for rows that were seen in flight.
+//    the last check has none in this read and no start within the quiet period in it ("a
+//    departure"; with a recent start it is blocked by recent_intake anyway, and the departure
+//    waits until its starts leave the window: so a busy version with short workflows does not
+//    make every read check). The check runs in the same snapshot as the in-flight read, so a
+//    version whose last in-flight row went SUSPENDED is never judged safe from a check older than
+//    that row's departure: no window for rows that were seen in flight.
 //  - A row that was never seen in flight by a read and has a created_at within the quiet period
 //    blocks its version through recent_intake until a check has run (interval <= quiet period).
 //    What remains is a row with an old created_at that enters SUSPENDED or an unknown status
@@ -40,7 +43,7 @@ namespace dbos_drain {
 class StatusLedger {
  public:
   // Whether this read must check, given its in-flight groups (the in-flight read's, before any
-  // check) and its as_of_ms.
+  // check), its intake (the quiet period's starts) and its as_of_ms.
   bool ScanDue(const Snapshot& snapshot, std::chrono::milliseconds interval) const;
 
   // After a successful read: `checked` says whether it ran the check (its SUSPENDED groups are

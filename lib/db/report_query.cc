@@ -41,7 +41,10 @@ std::string BuildReportQuery(const SchemaShape& shape, bool application_scoped, 
       " GROUP BY application_version, queue_name, executor_id, status";
   if (shape.has_application_versions) {
     bool scope = scope_ws && shape.versions_have_application_name;
-    sql += "\nUNION ALL\nSELECT 'v', version_name, NULL, NULL, NULL, NULL, version_timestamp::bigint, created_at::bigint FROM " +
+    // The executor column carries application_name for 'v' rows (report_rows.h).
+    sql += "\nUNION ALL\nSELECT 'v', version_name, NULL, " +
+           std::string(shape.versions_have_application_name ? "application_name::text" : "NULL") +
+           ", NULL, NULL, version_timestamp::bigint, created_at::bigint FROM " +
            QualifiedTable(shape.schema, "application_versions") +
            (scope ? " WHERE (application_name = $1 OR application_name IS NULL)" : "");
   }
@@ -59,7 +62,8 @@ std::string BuildReportQuery(const SchemaShape& shape, bool application_scoped, 
 std::string BuildStatusCheckQuery(const SchemaShape& shape, bool application_scoped) {
   const bool scope = application_scoped && shape.has_application_name;
   // COALESCE: a NULL status is not a known one either (it reads as '(null)').
-  return "SELECT 'g'::text AS kind, application_version AS version, queue_name AS queue, executor_id AS executor,"
+  // Its own column names (status_check_kind): tests and bench/ tell it from the report query by them.
+  return "SELECT 'g'::text AS status_check_kind, application_version, queue_name, executor_id,"
          " COALESCE(status, '(null)') AS status, count(*)::bigint AS n, min(created_at)::bigint AS a, NULL::bigint AS b"
          " FROM " + QualifiedTable(shape.schema, "workflow_status") +
          " WHERE (status IS NULL OR status NOT IN ('PENDING', 'ENQUEUED', 'DELAYED', 'SUCCESS', 'ERROR', 'CANCELLED',"
@@ -67,6 +71,8 @@ std::string BuildStatusCheckQuery(const SchemaShape& shape, bool application_sco
          (scope ? " AND (application_name = $1 OR application_name IS NULL)" : "") +
          " GROUP BY application_version, queue_name, executor_id, status";
 }
+
+const char* const kStatusCheckSettings = "SET LOCAL max_parallel_workers_per_gather = 2";
 
 std::string BuildHistoryProbeQuery(const SchemaShape& shape, bool application_scoped) {
   const bool scope = application_scoped && shape.has_application_name;

@@ -139,9 +139,9 @@ Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
     snap.standby = ReadStandbyObservation(*impl_->conn);
     ReadTransaction txn(*impl_->conn);
     impl_->ReadReport(txn, snap);
+    impl_->ReadRetireInputs(txn, snap);
     const bool check = impl_->statuses.ScanDue(snap, impl_->settings.status_check_interval);
     const bool checked = check && impl_->CheckStatuses(txn, snap);
-    impl_->ReadRetireInputs(txn, snap);
     impl_->ProbeHistory(txn, snap, VersionsToProbe(snap, probe_versions));
     txn.commit();
     int64_t in_flight_rows = 0;
@@ -326,9 +326,13 @@ bool SystemDatabase::Impl::CheckStatuses(ReadTransaction& txn, Snapshot& snap) {
   // table must not cost the report; the versions just are not safe (statuses_unchecked).
   try {
     pqxx::subtransaction check_txn(txn, "status_check");
+    // A scan: parallel workers for it alone (the report's own settings, report_session.h, size
+    // them for the in-flight backlog). SET LOCAL's effect ends with the savepoint, which is rolled
+    // back below (a read has nothing to keep), so the retire statement after it plans as before.
+    check_txn.exec(kStatusCheckSettings);
     const std::string sql = BuildStatusCheckQuery(shape, scoped);
     pqxx::result rows = scoped ? check_txn.exec_params(sql, *settings.application) : check_txn.exec(sql);
-    check_txn.commit();
+    check_txn.abort();
     for (const auto& row : rows) AddReportRow(ToReportRow(row), snap);
     return true;
   } catch (const pqxx::sql_error& e) {

@@ -155,3 +155,21 @@ TEST_CASE("IsFinishedStatus knows exactly the finished statuses", "[policy][stat
   }
   CHECK(ParseInFlightStatus("SUSPENDED") == InFlightStatus::kSuspended);
 }
+
+TEST_CASE("status ledger: a departure of a version with a recent start waits until its starts leave the window",
+          "[status_ledger]") {
+  StatusLedger ledger;
+  Snapshot a = At(1'000'000);
+  ledger.Record(a, true);
+  Snapshot b = At(1'002'000, {Group("v2", InFlightStatus::kPending)});
+  ledger.Record(b, false);
+  IntakeGroup started;
+  started.version = "v2";
+  started.count = 5;
+  started.last_created_at_ms = 1'001'000;
+  Snapshot busy = At(1'004'000);
+  busy.intake = {started};
+  CHECK_FALSE(ledger.ScanDue(busy, kInterval));  // recent_intake blocks v2 anyway
+  ledger.Record(busy, false);
+  CHECK(ledger.ScanDue(At(1'006'000), kInterval));  // its starts left the window: check now
+}
