@@ -1,6 +1,7 @@
 #include "drain_policy.h"
 
 #include <algorithm>
+#include <set>
 #include <tuple>
 #include <sstream>
 
@@ -89,15 +90,39 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
     report.as_of_ms = std::min(report.as_of_ms, report.replica.data_as_of_ms);
   }
 
-  // Latest: highest version_timestamp; ties broken by created_at, then name, so it is stable.
-  const RegisteredVersion* latest = nullptr;
+  // Latest: highest version_timestamp; ties broken by created_at, then name, so it is stable. Per
+  // application scope, as the SDKs read it (own application_name or NULL): several applications
+  // may share one system database, each with its own latest. A version owned by no application
+  // is in every scope, and then the highest of all versions is a latest too (fail closed: an SDK
+  // that registers without an application name may take it for its own).
+  std::map<std::string, const RegisteredVersion*> latest_of;
+  bool unowned = false;
   for (const auto& r : snapshot.registered) {
-    if (!latest || std::tie(r.version_timestamp_ms, r.created_at_ms, r.name) >
-                       std::tie(latest->version_timestamp_ms, latest->created_at_ms, latest->name)) {
-      latest = &r;
+    if (r.application) latest_of.try_emplace(*r.application, nullptr);
+    unowned = unowned || !r.application;
+  }
+  if (unowned || latest_of.empty()) latest_of.try_emplace("", nullptr);
+  for (auto& [app, best] : latest_of) {
+    for (const auto& r : snapshot.registered) {
+      if (!app.empty() && r.application && *r.application != app) continue;
+      if (!best || std::tie(r.version_timestamp_ms, r.created_at_ms, r.name) >
+                       std::tie(best->version_timestamp_ms, best->created_at_ms, best->name)) {
+        best = &r;
+      }
     }
   }
-  if (latest) report.latest_version = latest->name;
+  std::set<std::string> latest_names;
+  for (const auto& [app, best] : latest_of) {
+    if (!best) continue;
+    report.latest_by_application[app] = best->name;
+    latest_names.insert(best->name);
+  }
+  // One name when there is one scope (or every scope agrees); else none: "the" latest is not one version.
+  const RegisteredVersion* latest = nullptr;
+  if (latest_names.size() == 1) {
+    for (const auto& [app, best] : latest_of) latest = best ? best : latest;
+    report.latest_version = latest->name;
+  }
 
   std::map<std::string, VersionReport> entries;
   auto entry_for = [&](const std::string& name) -> VersionReport& {
@@ -109,7 +134,9 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
     auto& e = entry_for(r.name);
     e.known = true;
     e.registered_at_ms = r.version_timestamp_ms;
+    if (r.application && !e.application) e.application = r.application;
   }
+  for (const auto& name : latest_names) entry_for(name).latest = true;
   for (const auto& name : snapshot.versions_with_history) entry_for(name).known = true;
 
   for (const auto& q : snapshot.queues) {

@@ -8,8 +8,12 @@
 //  - Known: registered in application_versions, or some workflow_status row carries it.
 //  - An unknown version is not drained (a typo must never retire pods), unless the caller opts
 //    out with PolicyOptions::unknown_version_drained.
-//  - Latest: highest version_timestamp in application_versions. Rows with a NULL version are only
-//    dequeued by the latest version, so they count toward it and never block another version.
+//  - Latest: highest version_timestamp in application_versions, per application scope (the SDKs
+//    read their own application_name or NULL): with several applications in one database each
+//    has its latest, and every one of them is `latest`; a version owned by no application is in
+//    every scope, and then the highest of all is a latest too. Report::latest_version is set only
+//    when that is one version. Rows with a NULL version can be taken by the latest version, so
+//    they count toward it (when it is one version) and never block another version.
 //  - The version PATCHING_ENABLED is flagged: with patching, versions do not separate deployments.
 //  - On a standby whose data is older than --max-replica-lag (or of unknown age), no version is
 //    drained: `reason` starts with the replica's reason (issue 15).

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "replica_lag.h"
@@ -39,6 +40,11 @@ struct StatusCounts {
   }
 };
 
+// The highest dbos_migrations.version dbos-drain was tested with (TS SDK 5.3.0; Python's numbering
+// ends at 108). Higher levels exist (124-130, Java 1.4): they are read like any other, the shape
+// check (tables and columns) decides, and the report says the level is newer than tested.
+inline constexpr int64_t kNewestKnownMigration = 123;
+
 // Which optional tables and columns the system database has. Read once per connection; the
 // report query is built to fit it.
 struct SchemaShape {
@@ -52,6 +58,7 @@ struct SchemaShape {
   bool queues_have_application_name = false;   // queues.application_name
   bool queues_have_worker_concurrency = false;
   std::optional<int64_t> migration;            // dbos_migrations.version, when readable
+  bool migration_newer_than_known() const { return migration && *migration > kNewestKnownMigration; }
   // For the retire verdict (retire_policy.h): where a recent start came from, and finish times.
   bool has_schedule_name = false;              // workflow_status.schedule_name (5.x)
   bool has_forked_from = false;                // workflow_status.forked_from
@@ -101,9 +108,17 @@ struct UnknownStatusGroup {
 
 // A row of application_versions.
 struct RegisteredVersion {
+  RegisteredVersion() = default;
+  RegisteredVersion(std::string name_, int64_t version_timestamp, int64_t created_at,
+                    std::optional<std::string> application_ = std::nullopt)
+      : name(std::move(name_)), version_timestamp_ms(version_timestamp), created_at_ms(created_at),
+        application(std::move(application_)) {}
   std::string name;
   int64_t version_timestamp_ms = 0;
   int64_t created_at_ms = 0;
+  // application_name (newer schemas); NULL (or an older schema): owned by no application, so in
+  // every application's scope (the SDKs read "own or NULL").
+  std::optional<std::string> application;
 };
 
 // A row of the queues table.
@@ -183,8 +198,10 @@ struct Intake {
 // The verdict for one application version.
 struct VersionReport {
   std::string version;
+  // application_name of its application_versions row(s): null when unregistered or owned by none.
+  std::optional<std::string> application;
   bool known = false;
-  bool latest = false;
+  bool latest = false;  // the latest of its application's scope (drain_policy.h)
   bool patching = false;
   bool drained = false;
   std::optional<int64_t> registered_at_ms;
@@ -237,7 +254,10 @@ struct Report {
   SchemaShape shape;
   std::optional<std::string> application;
   bool application_filter_ignored = false;
+  // The latest version: of the only application scope. With several applications in the
+  // database (and no --application) it is null and latest_by_application names each one's.
   std::optional<std::string> latest_version;
+  std::map<std::string, std::string> latest_by_application;  // application ("" = owned by none) -> latest
   StatusCounts unassigned;
   std::map<std::string, StatusCounts> unassigned_queues;
   std::map<std::string, int64_t> unassigned_unknown_statuses;  // NULL-version rows of an unknown status

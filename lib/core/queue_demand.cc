@@ -27,7 +27,10 @@ QueueDemand ComputeQueueDemand(const Report& report, const std::string& queue,
       d.selection = QueueSelection::kLatest;
       if (!report.latest_version) {
         d.outcome = QueueDemandOutcome::kNoLatestVersion;
-        d.message = report.shape.has_application_versions
+        d.message = report.latest_by_application.size() > 1
+                        ? "version=latest: several applications share this system database, each with its own "
+                          "latest version; start dbos-drain with --application, or name the version"
+                    : report.shape.has_application_versions
                         ? "version=latest: no version is registered in " + report.shape.schema +
                               ".application_versions yet; name the version instead"
                         : "version=latest needs the " + report.shape.schema +

@@ -71,6 +71,8 @@ std::optional<std::pair<std::string, std::string>> ParseSdkSession(const std::st
                                                                    const std::map<std::string, VersionReport>& versions) {
   static const std::string prefix = "dbos_transact_";
   if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  // Python's DBOSClient (dbos_transact_client) is no executor of any version, whatever versions exist.
+  if (name == "dbos_transact_client") return std::nullopt;
   const std::string rest = name.substr(prefix.size());
   size_t p = rest.rfind('_');
   while (p != std::string::npos && p > 0) {
@@ -172,8 +174,9 @@ void DecideRetire(VersionReport& v, int64_t as_of_ms, int64_t window_ms, bool in
                                          "never safe to retire: check the name"});
   }
   if (v.latest) {
-    v.blockers.push_back({"latest", v.version +
-                                        " is the latest version (the highest version_timestamp in application_versions): "
+    v.blockers.push_back({"latest", v.version + " is the latest version" +
+                                        (v.application ? " of application " + *v.application : std::string()) +
+                                        " (the highest version_timestamp in application_versions): "
                                         "its workers take new work and the rows enqueued without a version; it becomes "
                                         "retirable only after a newer version registers (its first worker launches)"});
   }

@@ -56,6 +56,8 @@ void AttachRetireInputs(const Snapshot& snapshot, const std::optional<std::strin
 
 // Splits "dbos_transact_<executor>_<version>" at an '_' (from the right) where the rest is a
 // version of `versions`; returns {executor, version} or nothing. Names may hold '_' themselves.
+// Never an executor: Python's dbos_transact and DBOSClient's dbos_transact_client (even with a
+// version named "client"), nor a name that splits into no known version (Go's app name, others).
 std::optional<std::pair<std::string, std::string>> ParseSdkSession(const std::string& application_name,
                                                                    const std::map<std::string, VersionReport>& versions);
 

@@ -39,7 +39,7 @@ void AddReportRow(const ReportRow& row, Snapshot& snapshot) {
     g.oldest_created_at_ms = Required(row.a, row, "a");
     snapshot.groups.push_back(std::move(g));
   } else if (row.kind == "v") {
-    snapshot.registered.push_back({Required(row.version, row, "version"), row.a.value_or(0), row.b.value_or(0)});
+    snapshot.registered.push_back({Required(row.version, row, "version"), row.a.value_or(0), row.b.value_or(0), row.executor});
   } else if (row.kind == "q") {
     QueueConfig q;
     q.name = Required(row.queue, row, "queue");

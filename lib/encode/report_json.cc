@@ -41,6 +41,7 @@ json IntakeToJson(const Intake& in) {
 json VersionToJson(const VersionReport& v, int64_t as_of_ms) {
   json out{
       {"version", v.version},
+      {"application", OptionalString(v.application)},
       {"known", v.known},
       {"latest", v.latest},
       {"registered_at", v.registered_at_ms ? json(FormatTimestamp(*v.registered_at_ms)) : json(nullptr)},
@@ -113,6 +114,8 @@ json ReportToJson(const Report& r, Listing listing) {
       {"name", r.shape.schema},
       {"database", r.shape.database},
       {"migration", r.shape.migration ? json(*r.shape.migration) : json(nullptr)},
+      {"newest_known_migration", kNewestKnownMigration},
+      {"migration_newer_than_known", r.shape.migration_newer_than_known()},
       {"has_application_versions", r.shape.has_application_versions},
       {"has_queues", r.shape.has_queues},
       {"has_application_name", r.shape.has_application_name},
@@ -133,6 +136,7 @@ json ReportToJson(const Report& r, Listing listing) {
       {"application_filter_ignored", r.application_filter_ignored},
       {"schema", schema},
       {"latest_version", OptionalString(r.latest_version)},
+      {"latest_by_application", r.latest_by_application},
       {"quiet_period_seconds", r.quiet_period_ms / 1000.0},
       {"statuses_checked_at", r.statuses_checked_at_ms ? json(FormatTimestamp(*r.statuses_checked_at_ms)) : json(nullptr)},
       {"statuses_unchecked", r.statuses_unchecked},

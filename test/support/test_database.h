@@ -81,6 +81,10 @@ struct Step {
       : workflow_id(std::move(workflow_id_)), function_id(function_id_), function_name(std::move(function_name_)) {}
   static Step Marker(std::string workflow_id, int function_id, const std::string& patch);
   static Step Sleep(std::string workflow_id, int function_id, int64_t wake_up_ms);
+  // Issue 22: the same marker as the Go SDK writes it (started and completed NULL, no
+  // application_name) and as Java writes it (started = now, completed NULL).
+  static Step GoMarker(std::string workflow_id, int function_id, const std::string& patch);
+  static Step JavaMarker(std::string workflow_id, int function_id, const std::string& patch);
   std::string workflow_id;
   int function_id;
   std::string function_name;
@@ -89,6 +93,8 @@ struct Step {
   std::optional<int64_t> completed_at_ms;  // now when unset
   int64_t duration_ms = 2;                 // started = completed - duration
   std::optional<std::string> application = std::string("dbos-app-starter");  // application_name
+  bool started_null = false;    // started_at_epoch_ms NULL
+  bool completed_null = false;  // completed_at_epoch_ms NULL
 
   Step& At(int64_t completed_ms) { completed_at_ms = completed_ms; return *this; }
   Step& Ago(std::chrono::milliseconds age) { completed_at_ms = AgoMs(age); return *this; }
