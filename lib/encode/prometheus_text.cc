@@ -212,6 +212,15 @@ void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
   w.Sample("dbos_drain_versions", {{"listing", "listed"}}, static_cast<double>(versions.size()));
   w.Sample("dbos_drain_versions", {{"listing", "hidden"}}, static_cast<double>(r.versions.size() - versions.size()));
 
+  // Issue 22: a migration level above the newest tested is read (the shape check decides) and said.
+  if (r.shape.migration) {
+    w.Family("dbos_drain_schema_migration", "gauge", "dbos_migrations.version of the system database read.");
+    w.Sample("dbos_drain_schema_migration", {}, static_cast<double>(*r.shape.migration));
+  }
+  w.Family("dbos_drain_schema_newer_than_known", "gauge",
+           "1 when the schema's migration level is above the newest dbos-drain was tested with, else 0 (not a blocker).");
+  w.Sample("dbos_drain_schema_newer_than_known", {}, r.shape.migration_newer_than_known() ? 1 : 0);
+
   // Issue 15. The lag is +Inf on a standby that cannot tell it (no verdict is drawn from it).
   w.Family("dbos_drain_database_standby", "gauge", "1 when the database read is a hot standby (in recovery), else 0.");
   w.Sample("dbos_drain_database_standby", {}, r.replica.standby ? 1 : 0);
@@ -294,7 +303,8 @@ void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
   }
 
   w.Family("dbos_drain_unassigned_workflows", "gauge",
-           "Workflows with a NULL application version (enqueued by a client, taken only by the latest version), by "
+           "Workflows with a NULL application version (enqueued by a client, taken by the latest version; by any "
+           "version before TS 4.24, Python 2.27, Go 0.19), by "
            "queue (\"\" = not queued) and status.");
   StatusSamples(w, "dbos_drain_unassigned_workflows", {{"queue", ""}}, r.unassigned_not_queued);
   for (const auto& [queue, counts] : r.unassigned_queues) {

@@ -111,7 +111,7 @@ TEST_CASE("the table shows the documented columns", "[cli][status]") {
   CHECK(rows[1]["DELAYED"] == "1");
   CHECK(rows[1]["EXECUTORS"] == "(none),pod-c");
   CHECK(rows[1]["DRAINED"] == "no");
-  CHECK_THAT(r.out, Catch::Contains("unassigned (NULL version, taken only by the latest version v2): 1 in flight"));
+  CHECK_THAT(r.out, Catch::Contains("unassigned (NULL version, taken by the latest version v2): 1 in flight"));
   CHECK_THAT(r.out, Catch::Contains("(database " + db.name() + ", schema dbos)"));
 }
 

@@ -114,3 +114,41 @@ TEST_CASE("statuses: SUSPENDED is in flight, an unknown status blocks, both unti
     CHECK(HasBlocker(v0, "unknown_status"));
   }
 }
+
+TEST_CASE("schema generations: a migration level above the newest known is read and said, not a blocker",
+          "[cli][statuses]") {
+  TestDatabase db;
+  db.Exec("UPDATE dbos.dbos_migrations SET version = 130");  // Java 1.4's level; DDL of 124-130 not public
+  db.InsertVersion("v1", AgoMs(hours(2)));
+  db.InsertVersion("v2", AgoMs(hours(1)));
+  ProcessResult json = RunDrain(Args({"status", "v1", "--json"}, db));
+  INFO(json.Describe());
+  CHECK(json.exit_code == 0);  // the shape check decides; v1 is idle and not latest
+  nlohmann::json report = ParseJson(json);
+  CHECK(report.at("schema").at("migration") == 130);
+  CHECK(report.at("schema").at("newest_known_migration") == 123);
+  CHECK(report.at("schema").at("migration_newer_than_known") == true);
+  ProcessResult table = RunDrain(Args({"status", "v1"}, db));
+  CHECK(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::Contains("schema migration 130 is newer than the newest dbos-drain was tested with (123)"));
+
+  db.Exec("UPDATE dbos.dbos_migrations SET version = 123");
+  report = ParseJson(RunDrain(Args({"status", "--json"}, db)));
+  CHECK(report.at("schema").at("migration_newer_than_known") == false);
+}
+
+TEST_CASE("executors: a DBOSClient session is never taken for an executor", "[cli][statuses]") {
+  TestDatabase db;
+  db.InsertVersion("v1", AgoMs(hours(2)));
+  db.InsertVersion("v2", AgoMs(hours(1)));
+  db.InsertWorkflow(Workflow("PENDING").Version("v1").Executor(std::string("pod-a")).CreatedAgo(minutes(50)));
+  pqxx::connection client(db.KeyValueUrl() + " application_name=dbos_transact_client");
+  pqxx::connection python(db.KeyValueUrl() + " application_name=dbos_transact");
+  ProcessResult r = RunDrain(Args({"status", "v1", "--json"}, db));
+  INFO(r.Describe());
+  const nlohmann::json report = ParseJson(r);
+  const auto& v1 = VersionIn(report, "v1");
+  CHECK(v1.at("connected_executors").is_null());  // unknown, not "none connected"
+  CHECK(v1.at("executors").at("pod-a").at("connected").is_null());
+  CHECK(v1.at("phase") == "draining");  // not stuck
+}
