@@ -145,6 +145,7 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
     qr.registered = true;
     qr.concurrency = q.concurrency;
     qr.worker_concurrency = q.worker_concurrency;
+    qr.application = q.application;
   }
 
   // Statuses dbos-drain does not know: a version's own rows block it; NULL-version rows block

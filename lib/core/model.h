@@ -126,6 +126,7 @@ struct QueueConfig {
   std::string name;
   std::optional<int64_t> concurrency;
   std::optional<int64_t> worker_concurrency;
+  std::optional<std::string> application;  // queues.application_name (newer schemas); NULL: none
 };
 
 // The created_at / completed_at ranges one read of the quiet period covered afresh
@@ -243,6 +244,7 @@ struct VersionReport {
 struct QueueReport {
   std::string name;
   bool registered = false;  // in the queues table
+  std::optional<std::string> application;  // its application_name in the queues table
   std::optional<int64_t> concurrency;
   std::optional<int64_t> worker_concurrency;
   StatusCounts in_flight;

@@ -10,6 +10,7 @@ QueueDemand ComputeQueueDemand(const Report& report, const std::string& queue,
     d.known = true;
     d.worker_concurrency = q->second.worker_concurrency;
     d.concurrency = q->second.concurrency;
+    d.application = q->second.application;
     d.counts = q->second.in_flight;
   }
   if (!d.known && report.shape.has_queues) {

@@ -43,6 +43,7 @@ struct QueueDemand {
   QueueSelection selection = QueueSelection::kAll;
   std::optional<std::string> version;  // the version whose rows are counted (resolved for latest)
   bool known = false;                  // in the queues table, or has in-flight rows
+  std::optional<std::string> application;  // the queue's application_name in the queues table
   StatusCounts counts;
   int64_t utilization = 0;             // counts.pending + counts.enqueued
   std::optional<int64_t> worker_concurrency;

@@ -50,7 +50,9 @@ std::string BuildReportQuery(const SchemaShape& shape, bool application_scoped, 
   }
   if (shape.has_queues) {
     bool scope = scope_ws && shape.queues_have_application_name;
-    sql += "\nUNION ALL\nSELECT 'q', NULL, name, NULL, NULL, NULL, concurrency::bigint, " +
+    sql += "\nUNION ALL\nSELECT 'q', NULL, name, " +
+           std::string(shape.queues_have_application_name ? "application_name::text" : "NULL") +
+           ", NULL, NULL, concurrency::bigint, " +
            std::string(shape.queues_have_worker_concurrency ? "worker_concurrency::bigint" : "NULL::bigint") +
            " FROM " + QualifiedTable(shape.schema, "queues") +
            (scope ? " WHERE (application_name = $1 OR application_name IS NULL)" : "");

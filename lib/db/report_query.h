@@ -8,7 +8,8 @@
 //
 // Result columns: kind ('g' group, 'v' registered version, 'q' queue, 'n' now), version, queue,
 // executor, status, n, a, b. For 'g': a = min(created_at). For 'v': a = version_timestamp,
-// b = created_at, executor = application_name (NULL on shapes without it). For 'q': a = concurrency, b = worker_concurrency. For 'n': a = now in ms.
+// b = created_at, executor = application_name (NULL on shapes without it). For 'q' too: executor =
+// the queue's application_name. For 'q': a = concurrency, b = worker_concurrency. For 'n': a = now in ms.
 // When application-scoped, $1 is the application name.
 #pragma once
 

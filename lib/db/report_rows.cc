@@ -45,6 +45,7 @@ void AddReportRow(const ReportRow& row, Snapshot& snapshot) {
     q.name = Required(row.queue, row, "queue");
     q.concurrency = row.a;
     q.worker_concurrency = row.b;
+    q.application = row.executor;
     snapshot.queues.push_back(std::move(q));
   } else if (row.kind == "n") {
     snapshot.as_of_ms = Required(row.a, row, "a");

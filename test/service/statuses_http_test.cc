@@ -38,10 +38,18 @@ TEST_CASE("statuses http: SUSPENDED and unknown statuses through serve, within t
   db.InsertVersion("v0", AgoMs(3h));
   db.InsertVersion("v1", AgoMs(2h));
   db.InsertVersion("v2", AgoMs(1h));  // latest
+  db.InsertQueue("tasks", 10, 2, std::string("app-x"));
   const std::string id = db.InsertWorkflow(Workflow("PENDING").Version("v1").CreatedAgo(50min));
   DrainService server(Config(db, {"--status-check-interval", "1s"}));
   CHECK_FALSE(Version(server, "v1").at("safe_to_retire"));
   CHECK(Version(server, "v0").at("safe_to_retire"));
+  {
+    HttpReply q = server.Get("/v1/queues/tasks");
+    INFO(q.body);
+    REQUIRE(q.status == 200);
+    CHECK(json::parse(q.body).at("application") == "app-x");  // KEDA's answer says whose queue it is
+    CHECK(json::parse(q.body).at("suspended") == 0);
+  }
 
   // v1's only row goes PENDING -> SUSPENDED: no answer in between may say safe.
   db.SetStatus(id, "SUSPENDED");

@@ -66,8 +66,9 @@ TEST_CASE("small backlogs read each partial index in its own branch", "[query]")
 TEST_CASE("application scoping adds $1 only where the column exists", "[query]") {
   std::string unscoped = BuildReportQuery(NewestShape(), false);
   CHECK(Count(unscoped, "$1") == 0);
-  // Only as the registered versions' application (issue 22), never as a filter.
-  CHECK(Count(unscoped, "application_name") == 1);
+  // Only as the registered versions' and queues' application (issue 22), never as a filter.
+  CHECK(Count(unscoped, "application_name") == 2);
+  CHECK_THAT(unscoped, Catch::Contains("SELECT 'q', NULL, name, application_name::text,"));
   CHECK_THAT(unscoped, Catch::Contains("SELECT 'v', version_name, NULL, application_name::text,"));
 
   std::string scoped = BuildReportQuery(NewestShape(), true);
