@@ -21,19 +21,11 @@
 using namespace dbos_drain::servicetest;
 using dbos_drain::testing::AgoMs;
 using dbos_drain::testing::OpenFds;
+using dbos_drain::testing::RssKb;
 using dbos_drain::testing::TestDatabase;
 using dbos_drain::testing::Workflow;
 
 namespace {
-
-long RssKb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
 
 struct OneVersion {
   TestDatabase db;

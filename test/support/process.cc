@@ -294,4 +294,13 @@ int OpenFds(pid_t pid) {
   return n - 2;  // "." and ".."
 }
 
+long RssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
 }  // namespace dbos_drain::testing

@@ -90,6 +90,9 @@ bool WaitForTcpPort(int port, std::chrono::milliseconds timeout);
 // Open descriptors of process `pid` (from /proc/PID/fd); -1 when it cannot be read.
 int OpenFds(pid_t pid);
 
+// Resident set size of process `pid` in KiB (VmRSS of /proc/PID/status); -1 when it cannot be read.
+long RssKb(pid_t pid);
+
 // Polls `condition` every `poll` until it is true (returns true) or `timeout` passes (false).
 bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                std::chrono::milliseconds poll = std::chrono::milliseconds(20));
