@@ -40,7 +40,7 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
   po::variables_map vm;
   if (!ParseCommandLine(argc, argv, opts, hidden, nullptr, vm,
                         "Usage: dbos-drain serve [--listen http://0.0.0.0:8080] [options]\n\n"
-                        "Serves drain verdicts over HTTP (routes: README.md, docs/report-format.md).")) {
+                        "Serves drain verdicts over HTTP (routes and status codes: docs/reference/http-api.md).")) {
     return std::nullopt;
   }
   ServeOptions o;
