@@ -1,7 +1,9 @@
-// Fuzzes the front listener's request parsing (plugin/front_answer.h), the first code that reads
-// a client's bytes: any bytes must parse without a crash; a request it takes must be exactly the
-// plain GET it promises (origin-form target, no body, consumed bytes within the input), and its
-// answer must be well formed.
+// Fuzzes the front listener's request reading (plugin/front_answer.h), the first code that reads
+// a client's bytes, as a connection feeds it: the first byte picks the size of the pieces the
+// rest arrives in; requests follow each other (pipelining), with Content-Length and chunked
+// bodies. Any bytes must be read without a crash, and what comes out must keep the contract:
+// consumed bytes within the input, bodies within kMaxBodyBytes, no body on GET or HEAD, an
+// origin-form target, rejects only as 400, 413 or 431, answers well formed.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -10,17 +12,34 @@
 #include "front_answer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string_view input(reinterpret_cast<const char*>(data), size);
-  const dbos_drain::FrontHead h = dbos_drain::ParseFrontHead(input);
-  if (h.kind != dbos_drain::FrontHead::Kind::kRequest) return 0;
-  if (h.request.method != "GET" || !h.request.body.empty()) std::abort();
-  if (h.request.target.empty() || h.request.target.front() != '/') std::abort();
-  if (h.consumed == 0 || h.consumed > size) std::abort();
-  // What is left is the next request: parsing it must not crash either.
-  (void)dbos_drain::ParseFrontHead(input.substr(h.consumed));
-  dbos_drain::HttpResponse r;
-  r.body = h.request.target;
-  const std::string bytes = dbos_drain::FormatFrontResponse(r, !h.keep_alive);
-  if (bytes.rfind("HTTP/1.1 200 OK\r\n", 0) != 0) std::abort();
+  if (size == 0) return 0;
+  const std::size_t piece = 1 + data[0] % 64;
+  const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
+  dbos_drain::RequestReader reader;
+  std::string buffered;
+  for (std::size_t at = 0; at < input.size(); at += piece) {
+    buffered.append(input.substr(at, piece));
+    while (!buffered.empty()) {
+      const auto step = reader.Put(buffered);
+      if (step.consumed > buffered.size()) std::abort();
+      buffered.erase(0, step.consumed);
+      using Kind = dbos_drain::RequestReader::Step::Kind;
+      if (step.kind == Kind::kNeedMore) break;
+      if (step.kind == Kind::kReject) {
+        const int s = step.reject.status;
+        if (s != 400 && s != 413 && s != 431) std::abort();
+        if (step.reject.body.find("\"error\"") == std::string::npos) std::abort();
+        return 0;  // the connection closes
+      }
+      const auto& r = step.request;
+      if (r.body.size() > dbos_drain::kMaxBodyBytes) std::abort();
+      if ((r.method == "GET" || r.method == "HEAD") && !r.body.empty()) std::abort();
+      if (r.target.empty() || r.target.front() != '/') std::abort();
+      dbos_drain::HttpResponse answer;
+      answer.body = r.target;
+      if (dbos_drain::FormatFrontResponse(answer, !step.keep_alive).rfind("HTTP/1.1 200 OK\r\n", 0) != 0) std::abort();
+      reader.Reset();
+    }
+  }
   return 0;
 }

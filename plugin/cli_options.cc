@@ -82,6 +82,8 @@ ConnectionSettings SettingsFromFlags(const po::variables_map& vm) {
   }
   s.connect_timeout = DurationFlag(vm, "connect-timeout");
   s.query_timeout = DurationFlag(vm, "query-timeout");
+  // A bound statement_timeout cannot give (a pooler's queue, a frozen server); serve resets it.
+  s.read_deadline = s.connect_timeout + s.query_timeout + std::chrono::seconds(1);
   s.quiet_period = DurationFlag(vm, "quiet-period");
   return s;
 }

@@ -8,5 +8,6 @@ int RunStatus(int argc, char** argv);
 int RunWait(int argc, char** argv);
 int RunServe(int argc, char** argv);
 int RunPatches(int argc, char** argv);
+int RunHold(int argc, char** argv);
 
 }  // namespace dbos_drain::cli

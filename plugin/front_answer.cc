@@ -1,11 +1,10 @@
 #include "front_answer.h"
 
-#include "http_route.h"
-
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <cpprest/base_uri.h>
 
+#include <limits>
+#include <optional>
 #include <sstream>
 
 namespace dbos_drain {
@@ -14,57 +13,119 @@ namespace http = boost::beast::http;
 
 namespace {
 
-FrontHead Forward() {
-  FrontHead h;
-  h.kind = FrontHead::Kind::kForward;
-  return h;
+// RFC 3986 characters of an origin-form target: unreserved, sub-delims, ":@/?" and "%".
+bool IsTargetChar(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '-': case '.': case '_': case '~':
+    case '!': case '$': case '&': case '\'': case '(': case ')': case '*': case '+': case ',': case ';': case '=':
+    case ':': case '@': case '/': case '?': case '%':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsOriginForm(std::string_view target) {
+  if (target.empty() || target.front() != '/') return false;
+  for (unsigned char c : target) {
+    if (!IsTargetChar(c)) return false;
+  }
+  return true;
+}
+
+RequestReader::Step Reject(int status, const std::string& code, const std::string& message, std::size_t consumed) {
+  RequestReader::Step s;
+  s.kind = RequestReader::Step::Kind::kReject;
+  s.consumed = consumed;
+  s.reject = ErrorResponse(status, code, message);
+  return s;
+}
+
+RequestReader::Step HeadTooLarge(std::size_t consumed) {
+  return Reject(431, "header_too_large", "the request head is larger than 8 KiB", consumed);
+}
+RequestReader::Step BodyTooLarge(std::size_t consumed) {
+  return Reject(413, "payload_too_large", "the request body is larger than 64 KiB", consumed);
+}
+RequestReader::Step Malformed(std::size_t consumed) {
+  return Reject(400, "bad_request", "malformed HTTP request", consumed);
 }
 
 }  // namespace
 
-FrontHead ParseFrontHead(std::string_view buffered) {
-  http::request_parser<http::empty_body> parser;
-  parser.header_limit(kMaxFrontHead);
-  boost::beast::error_code ec;
-  // A fresh parser over everything buffered: Beast consumes nothing until the head is whole.
-  const std::size_t used = parser.put(boost::asio::buffer(buffered.data(), buffered.size()), ec);
-  if (ec == http::error::need_more) {
-    if (buffered.size() > kMaxFrontHead) return Forward();
-    FrontHead h;
-    h.kind = FrontHead::Kind::kNeedMore;
-    return h;
+struct RequestReader::Impl {
+  std::optional<http::request_parser<http::string_body>> parser;
+  bool head_checked = false;
+  void Reset() {
+    parser.emplace();
+    parser->header_limit(static_cast<std::uint32_t>(kMaxFrontHead));
+    // No limit while the head is read: the head's checks come first (a GET with a body is a 400
+    // whatever its size); the body limit is set once the head is whole. (Not boost::none: Beast
+    // 1.74 compares a Content-Length with it and calls every body too large.)
+    parser->body_limit(std::numeric_limits<std::uint64_t>::max());
+    parser->eager(false);
+    head_checked = false;
   }
-  if (ec || !parser.is_header_done()) return Forward();
-  // A request with a body (or a body still to come) is cpprest's: it reads and bounds bodies.
-  if (!parser.is_done() || parser.chunked()) return Forward();
-  const auto& msg = parser.get();
-  if (msg.version() != 11 || msg.method() != http::verb::get) return Forward();
-  if (msg.count(http::field::transfer_encoding) || msg.count(http::field::expect) || msg.count(http::field::upgrade) ||
-      msg.count(http::field::authorization) > 1 || msg.count(http::field::content_type) > 1 ||
-      msg.count(http::field::content_length) > 1) {
-    return Forward();
+};
+
+RequestReader::RequestReader() : impl_(std::make_unique<Impl>()) { impl_->Reset(); }
+RequestReader::~RequestReader() = default;
+
+void RequestReader::Reset() { impl_->Reset(); }
+
+bool RequestReader::head_done() const { return impl_->parser->is_header_done(); }
+
+RequestReader::Step RequestReader::Put(std::string_view bytes) {
+  auto& p = *impl_->parser;
+  Step step;
+  std::size_t used = 0;
+  while (!p.is_done()) {
+    boost::beast::error_code ec;
+    const std::size_t n = p.put(boost::asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+    used += n;
+    if (ec == http::error::need_more) {
+      // Bytes that wait for a line end (the head, a chunk size line) are bounded.
+      if (bytes.size() - used > kMaxFrontHead) return p.is_header_done() ? Malformed(used) : HeadTooLarge(used);
+      break;
+    }
+    if (ec == http::error::header_limit) return HeadTooLarge(used);
+    if (ec == http::error::body_limit) return BodyTooLarge(used);
+    if (ec) return Malformed(used);
+    if (p.is_header_done() && !impl_->head_checked) {
+      impl_->head_checked = true;
+      step.head_done = true;
+      const auto& msg = p.get();
+      const bool has_body = p.chunked() || (p.content_length() && *p.content_length() > 0);
+      const std::string_view target(msg.target().data(), msg.target().size());
+      if (!IsOriginForm(target) || msg.count(http::field::authorization) > 1 ||
+          msg.count(http::field::content_type) > 1) {
+        return Malformed(used);
+      }
+      if (has_body && (msg.method() == http::verb::get || msg.method() == http::verb::head)) {
+        return Reject(400, "bad_request", "a GET or HEAD request has no body", used);
+      }
+      if (p.content_length() && *p.content_length() > kMaxBodyBytes) return BodyTooLarge(used);
+      p.body_limit(kMaxBodyBytes);
+      p.eager(true);
+      step.body_follows = !p.is_done();
+      continue;
+    }
+    if (n == 0) break;
   }
-  const std::string_view target(msg.target().data(), msg.target().size());
-  if (target.empty() || target.front() != '/' || target.find('#') != std::string_view::npos ||
-      !PercentDecode(std::string(target))) {  // cpprest answers a broken escape with its own 400
-    return Forward();
+  step.consumed = used;
+  if (p.is_done()) {
+    const auto& msg = p.get();
+    step.kind = Step::Kind::kRequest;
+    step.body_follows = false;
+    step.request.method = std::string(msg.method_string());
+    step.request.target = std::string(msg.target());
+    if (auto it = msg.find(http::field::authorization); it != msg.end()) step.request.authorization = std::string(it->value());
+    if (auto it = msg.find(http::field::content_type); it != msg.end()) step.request.content_type = std::string(it->value());
+    step.request.body = msg.body();
+    step.keep_alive = msg.keep_alive();
   }
-  FrontHead h;
-  try {
-    const std::string raw(target);
-    if (!web::uri::validate(raw)) return Forward();
-    // What cpprest hands the handler: its parsed request URI, as a string.
-    h.request.target = web::uri(raw).to_string();
-  } catch (const std::exception&) {
-    return Forward();
-  }
-  h.kind = FrontHead::Kind::kRequest;
-  h.request.method = "GET";
-  if (auto it = msg.find(http::field::authorization); it != msg.end()) h.request.authorization = std::string(it->value());
-  if (auto it = msg.find(http::field::content_type); it != msg.end()) h.request.content_type = std::string(it->value());
-  h.consumed = used;
-  h.keep_alive = msg.keep_alive();
-  return h;
+  return step;
 }
 
 std::string FormatFrontResponse(const HttpResponse& response, bool close) {

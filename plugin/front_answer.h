@@ -1,26 +1,33 @@
-// The requests `serve`'s front listener (front_listener.h) answers itself instead of forwarding
-// them to cpprest: the pollers' hot path (Argo Rollouts, KEDA, probes asking for a verdict the
-// fresh report already holds). Forwarding costs a second loopback hop and cpprest's request
-// machinery, about half the CPU of such a request (bench/run.sh, README "Performance").
-// Pure: bytes in, a parsed request or "forward" out; a response in, its bytes out. Parsing is
-// Boost.Beast's; nothing here touches a socket.
+// How `serve`'s front listener (front_listener.h) reads requests from a client connection and
+// writes its answers. Every request, on every route, is read here: no other parser sees a byte
+// from the network. Parsing is Boost.Beast's request_parser; nothing here touches a socket, so
+// it is unit-tested (test/unit/front_answer_test.cc) and fuzzed (fuzz/front_fuzzer.cc).
 //
-// Contract:
-//  - ParseFrontHead looks at the bytes buffered on a connection (the next request first). It
-//    returns kRequest only for a request cpprest would read exactly the same way: HTTP/1.1, GET,
-//    an origin-form target ("/...") that cpprest's URI parser accepts, no body (no
-//    Transfer-Encoding, no Content-Length but 0), no Expect or Upgrade, at most one
-//    Authorization and one Content-Type field, a head within kMaxFrontHead bytes. Anything
-//    else, malformed bytes included, is kForward: cpprest answers it, so every behaviour pinned
-//    for hostile input stays cpprest's. kNeedMore: the head is not complete yet.
-//  - Whether the API may answer the request without waiting on the database is not decided
-//    here (serve/answer_inline.h; plugin/http_server.cc asks it).
-//  - FormatFrontResponse writes what cpprest writes for the same HttpResponse: the status line,
-//    the handler's headers, Content-Length, Content-Type, the body, and "Connection: close"
-//    when the connection ends after it.
+// Contract of RequestReader (one per connection; Reset() between requests):
+//  - Put() takes the bytes buffered on the connection that no earlier step consumed, and says how
+//    many it consumed (drop them) and what it found: kNeedMore, kRequest (the whole request) or
+//    kReject (an answer to write before closing the connection).
+//  - The head (request line and fields) is at most kMaxFrontHead bytes: longer is a 431. A body
+//    is at most kMaxBodyBytes (lib/serve/api.h): a larger Content-Length is a 413 at once, before
+//    any body byte is read; a chunked body is a 413 as soon as a chunk size would pass the limit
+//    (a size like 7ffffff0 is refused from its header: no chunk is ever held whole). A chunk
+//    size that is not hex or overflows 64 bits (-1, 10000000000000000) is a 400. The body is
+//    kept as it arrives, never past the limit; bytes waiting for a line end are bounded too.
+//  - A GET or HEAD with a body (Content-Length above 0, or Transfer-Encoding) is a 400.
+//  - Malformed heads (not HTTP/1.0 or 1.1, a bad field, a target that is not origin-form "/..."
+//    made of URI characters, two Authorization or Content-Type fields) are a 400. Every
+//    reject has the documented JSON error shape (lib/serve ErrorResponse) and never echoes what
+//    the client sent.
+//  - head_done is set on the step that completes the head, with body_follows when body bytes
+//    are still to come. "Expect: 100-continue" gets no interim answer: the client sends its body
+//    after its own wait (curl: 1 s); Flagger and the other callers never send it.
+//  - The target is handed over raw (still percent-encoded): routing decodes each segment.
+//  - FormatFrontResponse writes the status line, the handler's fields, Content-Length,
+//    Content-Type, the body, and "Connection: close" when the connection ends after it.
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -30,15 +37,34 @@ namespace dbos_drain {
 
 inline constexpr std::size_t kMaxFrontHead = 8 * 1024;
 
-struct FrontHead {
-  enum class Kind { kNeedMore, kForward, kRequest };
-  Kind kind = Kind::kNeedMore;
-  HttpRequest request;       // for kRequest
-  std::size_t consumed = 0;  // for kRequest: the request's bytes at the front of the buffer
-  bool keep_alive = true;    // for kRequest: false when the client sent Connection: close
-};
+class RequestReader {
+ public:
+  struct Step {
+    enum class Kind { kNeedMore, kRequest, kReject };
+    Kind kind = Kind::kNeedMore;
+    std::size_t consumed = 0;    // bytes of the input this step took
+    bool head_done = false;      // this step completed the head
+    bool body_follows = false;   // with head_done: body bytes are still to come
+    HttpRequest request;         // kRequest
+    bool keep_alive = true;      // kRequest: false for Connection: close (or HTTP/1.0 without keep-alive)
+    HttpResponse reject;         // kReject
+  };
 
-FrontHead ParseFrontHead(std::string_view buffered);
+  RequestReader();
+  ~RequestReader();
+  RequestReader(const RequestReader&) = delete;
+  RequestReader& operator=(const RequestReader&) = delete;
+
+  Step Put(std::string_view bytes);
+  // Ready for the next request on the connection.
+  void Reset();
+  // The current request's head is whole.
+  bool head_done() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 std::string FormatFrontResponse(const HttpResponse& response, bool close);
 

@@ -1,5 +1,6 @@
 // See front_listener.h. Everything here runs on the listener's one io_context thread, so the
-// connection table and each connection's state need no locks (open_connections() reads an atomic).
+// connection table and each connection's state need no locks (open_connections() and the count
+// of requests in progress are atomics, read by Close from another thread).
 #include "front_listener.h"
 
 #include "front_answer.h"
@@ -20,8 +21,10 @@ using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-constexpr std::size_t kClientBuffer = 4 * 1024;
-constexpr std::size_t kServiceBuffer = 16 * 1024;
+constexpr std::size_t kReadBuffer = 16 * 1024;
+// Bytes read ahead (pipelined requests) while a request awaits its answer; then reading pauses.
+constexpr std::size_t kMaxReadAhead = 64 * 1024;
+constexpr auto kLinger = std::chrono::seconds(1);
 constexpr auto kCapLogEvery = std::chrono::seconds(10);
 }  // namespace
 
@@ -37,8 +40,7 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
   std::thread thread;
   Table open;
   std::atomic<std::size_t> open_count{0};
-  std::atomic<std::size_t> forwarding{0};  // connections with a forward socket to cpprest
-  std::atomic<std::size_t> answering{0};   // answers of our own being written
+  std::atomic<std::size_t> in_progress{0};  // requests handed to `answer` whose answer is not written yet
   bool closing = false;
   // The cap's log line: at most one every kCapLogEvery, with what happened since the last one.
   Clock::time_point cap_logged_at{};
@@ -49,11 +51,7 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
   class Connection : public std::enable_shared_from_this<Connection> {
    public:
     Connection(Impl& owner, tcp::socket socket)
-        : owner_(owner),
-          client_(std::move(socket)),
-          service_(owner.io),
-          state_(NewConnection(Clock::now())),
-          local_(static_cast<bool>(owner.options.answer)) {}
+        : owner_(owner), client_(std::move(socket)), state_(NewConnection(Clock::now())) {}
 
     void Start(Table::iterator self) {
       self_ = self;
@@ -71,15 +69,17 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
         tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(client_, *tls_context_);
         auto self_ptr = shared_from_this();
         tls_->async_handshake(asio::ssl::stream_base::server, [self_ptr](const boost::system::error_code& e) {
+          if (self_ptr->closed_) return;
           if (e) return self_ptr->Close();
-          self_ptr->ReadClient();
+          self_ptr->Read();
         });
         return;
       }
-      ReadClient();
+      Read();
     }
 
     const ConnectionState& state() const { return state_; }
+    bool LingerOver(Clock::time_point now) const { return lingering_ && now >= linger_until_; }
 
     void Close() {
       if (closed_) return;
@@ -87,11 +87,15 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
       boost::system::error_code ec;
       client_.shutdown(tcp::socket::shutdown_both, ec);
       client_.close(ec);
-      service_.close(ec);
-      if (service_open_) --owner_.forwarding;
-      if (answering_) --owner_.answering;
+      if (busy_) --owner_.in_progress;  // an answer still to come is dropped (see Deliver)
       owner_.open.erase(self_);  // may drop the last owner: touch nothing after this
       owner_.open_count = owner_.open.size();
+    }
+
+    // An answer given through `Later`, on the listener's thread.
+    void Deliver(std::uint64_t serial, Options::Answer answer) {
+      if (closed_ || serial != serial_ || !awaiting_) return;  // closed meanwhile: dropped
+      WriteAnswer(std::move(answer));
     }
 
    private:
@@ -106,134 +110,129 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
       else asio::async_write(client_, b, std::forward<Handler>(h));
     }
 
-    void ReadClient() {
-      if (closed_) return;
-      if (client_buf_.empty()) client_buf_.resize(kClientBuffer);
+    // Keeps one read outstanding: requests, bytes read ahead while an answer is pending (bounded),
+    // or what a client sends after a reject (dropped while lingering).
+    void Read() {
+      if (closed_ || reading_) return;
+      if (busy_ && buffered_.size() >= kMaxReadAhead) return;  // resumes when the answer is written
+      if (read_buf_.empty()) read_buf_.resize(kReadBuffer);
+      reading_ = true;
       auto self = shared_from_this();
-      ClientRead(asio::buffer(client_buf_), [self](const boost::system::error_code& e, std::size_t n) {
+      ClientRead(asio::buffer(read_buf_), [self](const boost::system::error_code& e, std::size_t n) {
+        self->reading_ = false;
         if (self->closed_) return;
         if (e) {
-          // The client went away (or half-closed): let cpprest see the end, close when it answers.
-          if (!self->service_open_) return self->Close();
-          boost::system::error_code ec;
-          self->service_.shutdown(tcp::socket::shutdown_send, ec);
-          return;
+          // The client went away (or half-closed). An answer being written still goes out; an
+          // answer still to come is dropped when it comes.
+          if (self->writing_) {
+            self->close_after_write_ = true;
+            return;
+          }
+          return self->Close();
         }
-        self->state_ = OnClientBytes(self->state_, std::string_view(self->client_buf_.data(), n), Clock::now());
-        if (!self->local_) return self->ForwardToService(asio::buffer(self->client_buf_.data(), n));
-        self->buffered_.append(self->client_buf_.data(), n);
-        self->AnswerBuffered();
+        if (self->lingering_) return self->Read();  // after a reject: read and drop
+        self->state_ = OnClientBytes(self->state_, Clock::now());
+        self->buffered_.append(self->read_buf_.data(), n);
+        self->Process();
+        self->Read();
       });
     }
 
-    // Answers the buffered requests here while it can (front_answer.h); the first one it cannot
-    // goes to cpprest with everything after it, and so does the rest of the connection.
-    void AnswerBuffered() {
-      if (closed_) return;
-      if (buffered_.empty()) return ReadClient();
-      FrontHead head = ParseFrontHead(buffered_);
-      if (head.kind == FrontHead::Kind::kNeedMore) return ReadClient();
-      Options::Offer offer;
-      if (head.kind == FrontHead::Kind::kRequest) {
-        // The answer given later comes from another thread: it reaches this connection through
-        // the listener's thread, if both are still there by then.
-        std::weak_ptr<Impl> owner = owner_.shared_from_this();
-        std::weak_ptr<Connection> conn = shared_from_this();
-        const bool keep_alive = head.keep_alive;
-        offer = owner_.options.answer(head.request, [owner, conn, keep_alive](Options::Answer answer) {
-          auto impl = owner.lock();
-          if (!impl) return;
-          asio::post(impl->io, [conn, keep_alive, answer = std::move(answer)]() mutable {
-            if (auto self = conn.lock()) self->WriteAnswer(std::move(answer), keep_alive);
-          });
+    // Parses what is buffered while no request is in progress; hands a whole request to `answer`.
+    void Process() {
+      if (closed_ || busy_ || lingering_ || buffered_.empty()) return;
+      RequestReader::Step step = reader_.Put(buffered_);
+      buffered_.erase(0, step.consumed);
+      const auto now = Clock::now();
+      if (step.head_done) state_ = OnHeadComplete(state_, step.body_follows, now);
+      if (step.kind == RequestReader::Step::Kind::kNeedMore) return;
+      busy_ = true;
+      ++owner_.in_progress;
+      state_ = OnRequestComplete(state_, now);
+      if (step.kind == RequestReader::Step::Kind::kReject) {
+        keep_alive_ = false;
+        rejected_ = true;
+        return WriteAnswer({std::move(step.reject), true});
+      }
+      reader_.Reset();
+      keep_alive_ = step.keep_alive;
+      awaiting_ = true;
+      const std::uint64_t serial = ++serial_;
+      // The answer given later comes from another thread: it reaches this connection through
+      // the listener's thread, if both are still there by then.
+      std::weak_ptr<Impl> owner = owner_.shared_from_this();
+      std::weak_ptr<Connection> conn = shared_from_this();
+      Options::Offer offer = owner_.options.answer(step.request, [owner, conn, serial](Options::Answer answer) {
+        auto impl = owner.lock();
+        if (!impl) return;
+        asio::post(impl->io, [conn, serial, answer = std::move(answer)]() mutable {
+          if (auto self = conn.lock()) self->Deliver(serial, std::move(answer));
         });
-      }
-      if (offer.kind == Options::Offer::Kind::kForward) {
-        local_ = false;
-        return ForwardToService(asio::buffer(buffered_));
-      }
-      buffered_.erase(0, head.consumed);
-      answering_ = true;
-      ++owner_.answering;
-      if (offer.kind == Options::Offer::Kind::kNow) WriteAnswer(std::move(offer.now), head.keep_alive);
+      });
+      if (offer.kind == Options::Offer::Kind::kNow) return WriteAnswer(std::move(offer.now));
+      if (offer.long_poll) state_ = OnLongPoll(state_);
     }
 
-    // Writes an answer of ours, then goes on with what the client sent next.
-    void WriteAnswer(Options::Answer answer, bool keep_alive) {
+    // Writes an answer, then goes on with what the client sent next (or closes).
+    void WriteAnswer(Options::Answer answer) {
       if (closed_) return;
-      const bool close = answer.close || !keep_alive;
-      response_ = FormatFrontResponse(answer.response, answer.close);
+      awaiting_ = false;
+      const bool close = answer.close || !keep_alive_;
+      response_ = FormatFrontResponse(answer.response, close);
+      state_ = OnAnswerStarted(state_, Clock::now());
+      writing_ = true;
       auto self = shared_from_this();
       ClientWrite(asio::buffer(response_), [self, close](const boost::system::error_code& e, std::size_t) {
+        self->writing_ = false;
         if (self->closed_) return;
-        self->answering_ = false;
-        --self->owner_.answering;
-        if (e || close) return self->Close();
-        self->state_ = OnServiceBytes(self->state_, Clock::now());
-        self->AnswerBuffered();
+        self->busy_ = false;
+        --self->owner_.in_progress;
+        std::string().swap(self->response_);
+        if (e || self->close_after_write_) return self->Close();
+        // After a reject the client may still be sending its request: linger. After a whole
+        // request, close at once (as cheap as it gets for one-request clients such as probes).
+        if (close) return self->rejected_ || !self->buffered_.empty() ? self->Linger() : self->Close();
+        self->state_ = OnAnswerWritten(self->state_, !self->buffered_.empty(), Clock::now());
+        self->Process();
+        self->Read();
       });
     }
 
-    void ForwardToService(asio::const_buffer bytes) {
-      auto self = shared_from_this();
-      if (!service_open_) {
-        // Connect to cpprest on the first byte: a connection that never sends anything costs
-        // one descriptor, not three.
-        service_.async_connect(tcp::endpoint(asio::ip::address_v4::loopback(), owner_.options.backend_port),
-                               [self, bytes](const boost::system::error_code& e) {
-                                 if (self->closed_) return;
-                                 if (e) {
-                                   self->owner_.log.Error("cannot reach the internal listener", {{"error", e.message()}});
-                                   return self->Close();
-                                 }
-                                 boost::system::error_code ec;
-                                 self->service_.set_option(tcp::no_delay(true), ec);
-                                 self->service_open_ = true;
-                                 ++self->owner_.forwarding;
-                                 self->ReadService();
-                                 self->ForwardToService(bytes);
-                               });
-        return;
-      }
-      asio::async_write(service_, bytes, [self](const boost::system::error_code& e, std::size_t) {
-        if (self->closed_) return;
-        if (e) return self->Close();
-        std::string().swap(self->buffered_);  // forwarded (it may have been the bytes written)
-        self->ReadClient();
-      });
-    }
-
-    void ReadService() {
-      if (closed_) return;
-      if (service_buf_.empty()) service_buf_.resize(kServiceBuffer);
-      auto self = shared_from_this();
-      service_.async_read_some(asio::buffer(service_buf_), [self](const boost::system::error_code& e, std::size_t n) {
-        if (self->closed_) return;
-        if (e) return self->Close();  // cpprest closed (Connection: close, shutdown): so do we
-        self->state_ = OnServiceBytes(self->state_, Clock::now());
-        self->ClientWrite(asio::buffer(self->service_buf_.data(), n), [self](const boost::system::error_code& e2, std::size_t) {
-          if (self->closed_) return;
-          if (e2) return self->Close();
-          self->state_ = OnServiceBytes(self->state_, Clock::now());
-          self->ReadService();
-        });
-      });
+    // After the last answer: shut our sending side, drop what the client still sends for a
+    // moment (closing with unread bytes would reset the connection and could destroy the answer
+    // before the client reads it), then close. Over TLS: close at once.
+    void Linger() {
+      if (tls_) return Close();
+      boost::system::error_code ec;
+      client_.shutdown(tcp::socket::shutdown_send, ec);
+      if (ec) return Close();
+      lingering_ = true;
+      linger_until_ = Clock::now() + kLinger;
+      std::string().swap(buffered_);
+      Read();
     }
 
     Impl& owner_;
     tcp::socket client_;
-    tcp::socket service_;
     std::unique_ptr<asio::ssl::context> tls_context_;
     std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
-    std::vector<char> client_buf_, service_buf_;
+    std::vector<char> read_buf_;
     ConnectionState state_;
     Table::iterator self_;
-    bool service_open_ = false;
+    RequestReader reader_;
+    std::string buffered_;   // client bytes not yet parsed
+    std::string response_;   // the answer being written
+    std::uint64_t serial_ = 0;  // the request whose answer is awaited
     bool closed_ = false;
-    bool local_;               // still offering requests to options.answer
-    std::string buffered_;     // client bytes not yet answered or forwarded (while local_)
-    std::string response_;     // the answer being written
-    bool answering_ = false;
+    bool reading_ = false;
+    bool busy_ = false;       // a request is whole and its answer not yet written
+    bool awaiting_ = false;   // ... and its answer has not come yet
+    bool writing_ = false;
+    bool keep_alive_ = true;
+    bool close_after_write_ = false;
+    bool rejected_ = false;   // the last answer was a reject: the request may not be all read
+    bool lingering_ = false;
+    Clock::time_point linger_until_{};
   };
 
   void Accept() {
@@ -263,11 +262,11 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
         states.push_back((*it)->state());
         where.push_back(it);
       }
-      auto victim = PickConnectionToClose(states);
+      auto victim = PickConnectionToClose(states, Clock::now(), options.timeouts);
       if (victim) {
         ++cap_closed;
-        auto quietest = *where[*victim];  // keeps it alive while Close() drops it from the table
-        quietest->Close();
+        auto gives_way = *where[*victim];  // keeps it alive while Close() drops it from the table
+        gives_way->Close();
       } else {
         ++cap_refused;
       }
@@ -290,9 +289,9 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
     cap_logged_at = now;
     log.Warn("connection limit reached",
              {{"max_connections", options.max_connections},
-              {"closed_quietest", cap_closed},
+              {"closed_to_make_room", cap_closed},
               {"refused", cap_refused},
-              {"hint", "each open connection holds descriptors; raise --max-connections or find the client that holds them"}});
+              {"hint", "each open connection holds a descriptor; raise --max-connections or find the client that holds them"}});
     cap_closed = cap_refused = 0;
   }
 
@@ -303,7 +302,8 @@ struct FrontListener::Impl : std::enable_shared_from_this<FrontListener::Impl> {
     if ((cap_closed || cap_refused) && now - cap_logged_at >= kCapLogEvery) LogCap();
     for (auto it = open.begin(); it != open.end();) {
       auto conn = *it++;  // Close() erases it
-      if (DeadlineOf(conn->state(), options.timeouts).at <= now) conn->Close();
+      auto deadline = DeadlineOf(conn->state(), options.timeouts);
+      if ((deadline && deadline->at <= now) || conn->LingerOver(now)) conn->Close();
     }
     sweeper.expires_after(SweepInterval());
     auto self = shared_from_this();
@@ -349,15 +349,13 @@ void FrontListener::Close(std::chrono::milliseconds drain) {
     boost::system::error_code ec;
     impl->acceptor.close(ec);
   });
-  // Connections whose cpprest end is closing forward what it sent, then close themselves.
+  // Requests in progress get their answers written first (BeginShutdown made them say
+  // Connection: close), for at most `drain`.
   const auto deadline = Clock::now() + drain;
-  while ((impl->forwarding > 0 || impl->answering > 0) && Clock::now() < deadline) {
+  while (impl->in_progress > 0 && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   asio::post(impl->io, [impl] {
-    impl->closing = true;
-    boost::system::error_code ec;
-    impl->acceptor.close(ec);
     impl->sweeper.cancel();
     while (!impl->open.empty()) {
       auto conn = impl->open.front();

@@ -20,6 +20,7 @@ const char* kUsage =
     "  wait VERSION...       poll until the versions have drained (exit 0 drained, 1 timeout, 2 error)\n"
     "  serve                 HTTP service for Argo Rollouts, Flagger, KEDA and Prometheus\n"
     "  patches [NAME...]     workflow patches: safe to deprecate, safe to remove (exit 0 safe, 1 not, 2 error)\n"
+    "  hold                  a pod's preStop: wait until serve says this pod may stop (exit 0 released)\n"
     "\n"
     "  dbos-drain COMMAND --help   options of a command\n"
     "  dbos-drain --version        print the version\n";
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
     if (command == "wait") return cli::RunWait(argc - 1, argv + 1);
     if (command == "serve") return cli::RunServe(argc - 1, argv + 1);
     if (command == "patches") return cli::RunPatches(argc - 1, argv + 1);
+    if (command == "hold") return cli::RunHold(argc - 1, argv + 1);
     std::cerr << "dbos-drain: error: unknown command \"" << command << "\"\n\n" << kUsage;
     return cli::kExitError;
   } catch (const DrainError& e) {

@@ -12,6 +12,7 @@
 #include "api.h"
 #include "cli_options.h"
 #include "commands.h"
+#include "hold_board.h"
 #include "http_server.h"
 #include "patch_cache.h"
 #include "patch_reader.h"
@@ -120,9 +121,13 @@ int RunServe(int argc, char** argv) {
   SystemDatabase db(o.settings);
   ServiceMetrics metrics;
   ReadObserver observer(metrics, log, db, o.cache);
+  std::atomic<HoldBoard*> hold_board{nullptr};  // woken after every read (issue 24)
   ReportCache cache(
       [&db](const std::vector<std::string>& probe) { return db.Read(probe); }, [&db] { db.Abort(); }, o.policy,
-      o.cache, [&observer](const CachedReport* report, const DrainError* error) { observer(report, error); });
+      o.cache, [&observer, &hold_board](const CachedReport* report, const DrainError* error) {
+        observer(report, error);
+        if (HoldBoard* b = hold_board.load()) b->Wake();
+      });
 
   // GET /v1/patches (and --patch-metrics): a connection of its own, opened on the first request,
   // so the version report never waits for a patch read.
@@ -150,6 +155,14 @@ int RunServe(int argc, char** argv) {
   };
   HttpServer server(o.listen, o.tls, [&ctx](const HttpRequest& req) { return HandleRequest(ctx, req); }, log,
                     serve_inline, kWorkerThreads, o.limits);
+  // The pod hold (README, "The pod hold"): a released executor counts as leaving for 3 staleness
+  // bounds, so its lingering session is not taken for a live worker of its version.
+  HoldBoard holds(cache, std::chrono::milliseconds(kMaxHoldBound), 3 * o.cache.max_staleness);
+  hold_board.store(&holds);
+  ctx.holds = &holds;
+  server.SetDefer([&ctx](const HttpRequest& req, std::function<void(HttpResponse)> done) {
+    return StartHold(ctx, req, std::move(done));
+  });
   server.Open();
   log.Info("listening", {{"listen", o.listen},
                          {"version", kVersion},
@@ -170,7 +183,9 @@ int RunServe(int argc, char** argv) {
   auto warm_up = std::async(std::launch::async, [&cache] { cache.Get(); });
 
   stop.Wait(log);
+  holds.Shutdown();  // holders get 503 at once and ask another replica
   ShutDown(server, cache, log, warm_up);
+  hold_board.store(nullptr);
   return kExitDrained;
 }
 

@@ -14,7 +14,7 @@ namespace dbos_drain::cli {
 
 // Blocks SIGTERM and SIGINT in the calling thread, so every thread started after it inherits the
 // mask: construct it before any thread starts (cpprest's pool starts its threads in
-// initialize_with_threads). A thread that has them unblocked may be the one the kernel delivers
+// initialize_with_threads; the listener and the worker pool start theirs later). A thread that has them unblocked may be the one the kernel delivers
 // SIGTERM to, and its default action ends the process at once, with no shutdown and no exit 0.
 class StopSignals {
  public:
@@ -29,8 +29,9 @@ class StopSignals {
 // After the stop signal: answer everything from now on with Connection: close, let requests in
 // flight finish (a read may take query timeout + 1 s), then release the ones still waiting on a
 // hung database (they get the report within max-staleness, or a 503), and only then close the
-// listener. cpprest cannot stop accepting without cutting every open connection, hence the
-// order. Past 4 s: logs a warning and "stopped" and ends the process with exit 0 at once.
+// listener (answers being written get 500 ms more). Until then new requests are still answered,
+// with Connection: close, so a client that raced the endpoint removal is not cut. Past 4 s: logs
+// a warning and "stopped" and ends the process with exit 0 at once.
 // `warm_up`: the first read, started at start-up; waited for after the cache is released.
 void ShutDown(HttpServer& server, ReportCache& cache, Logger& log, std::future<void>& warm_up);
 

@@ -24,7 +24,7 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
       ("log-format", po::value<std::string>()->default_value("json")->value_name("json|text"), "log line format on stderr")
       ("log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"), "debug, info, warn or error")
       ("auth-token-file", po::value<std::string>()->value_name("PATH"),
-       "require 'Authorization: Bearer <token>' on /v1/versions*, /v1/queues/*, /v1/patches and /metrics")
+       "require 'Authorization: Bearer <token>' on /v1/versions*, /v1/queues/*, /v1/patches, /v1/retire, /v1/hold and /metrics")
       ("tls-cert-file", po::value<std::string>()->value_name("PATH"), "PEM certificate chain for https")
       ("tls-key-file", po::value<std::string>()->value_name("PATH"), "PEM private key for https")
       ("patch-metrics", "append the workflow patch series to /metrics (reads operation_outputs for each scrape's refresh)")
@@ -33,7 +33,7 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
       ("idle-timeout", po::value<std::string>()->default_value("75s")->value_name("DURATION"),
        "close a keep-alive connection after this long without a request")
       ("max-connections", po::value<unsigned>()->default_value(1024)->value_name("N"),
-       "open client connections at most; beyond it the quietest idle one is closed");
+       "open client connections at most; beyond it a stalled, idle or young one is closed, a pod hold's long poll last");
   opts.add(PatchOptionsDescription());
   opts.add(DatabaseOptions());
   po::options_description hidden;
@@ -50,6 +50,7 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
     throw DrainError(ErrorCode::kConfig, "invalid --log-level: expected debug, info, warn or error");
 
   o.settings = SettingsFromFlags(vm);
+  o.settings.read_deadline.reset();  // the report cache's watchdog bounds reads (abort_after below)
   o.policy = PolicyFromFlags(vm);
   o.patch_policy = PatchOptionsFromFlags(vm);
   o.patch_metrics = vm.count("patch-metrics") > 0;
@@ -89,10 +90,10 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
   // The front listener's connection rules (front_listener.h, issue 15).
   o.limits.timeouts.header = DurationFlag(vm, "header-timeout");
   o.limits.timeouts.idle = DurationFlag(vm, "idle-timeout");
-  o.limits.timeouts.answer = o.cache.abort_after;  // the longest a request may wait on the database
+
   o.limits.max_connections = vm["max-connections"].as<unsigned>();
   if (o.limits.max_connections == 0) throw DrainError(ErrorCode::kConfig, "--max-connections must be at least 1");
-  // cpprest's default of 40 threads costs 3-5x in p99 on 2 cores: size its pool to the cores.
+  // cpprest's pool (its HTTP client side): its default of 40 threads is too many for 2 cores.
   o.threads = vm.count("threads") ? vm["threads"].as<unsigned>() : std::max(2u, std::thread::hardware_concurrency());
   if (o.threads == 0 || o.threads > 256) throw DrainError(ErrorCode::kConfig, "--threads must be 1..256");
   o.listen = vm["listen"].as<std::string>();

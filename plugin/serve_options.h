@@ -29,7 +29,7 @@ struct ServeOptions {
   ReportCache::Options cache;
   std::optional<TlsFiles> tls;
   std::unique_ptr<AuthToken> token;  // --auth-token-file, read once here (it must exist)
-  unsigned threads = 2;              // cpprest's I/O threads: --threads, or the cores (at least 2)
+  unsigned threads = 2;              // cpprest's pool (the HTTP client side): --threads, or the cores (at least 2)
   ConnectionLimits limits;           // --header-timeout, --idle-timeout, --max-connections
 };
 

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "drain_error.h"
 #include "duration.h"
+#include "fleet_retire.h"
 #include "retire_policy.h"
 
 namespace po = boost::program_options;
@@ -56,13 +57,32 @@ std::string Progress(const std::vector<VersionReport>& versions, int64_t window_
   return out;
 }
 
+// wait --keep: "v2: in_flight, recent_intake; v3: latest" (codes only: the line changes only
+// when the state does), or "every version but v4 safe to retire".
+std::string SetProgress(const SetVerdict& verdict) {
+  if (verdict.safe_to_retire) return "every version but the kept ones safe to retire";
+  std::string out;
+  std::string last;
+  for (const auto& b : verdict.blockers) {
+    if (b.version != last || out.empty()) {
+      out += (out.empty() ? "" : "; ") + (b.version.empty() ? std::string("(all)") : b.version) + ": " + b.code;
+      last = b.version;
+    } else {
+      out += ", " + b.code;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 int RunWait(int argc, char** argv) {
   po::options_description opts("Options");
   opts.add_options()
       ("timeout", po::value<std::string>()->default_value("1h")->value_name("DURATION"), "give up after this long (exit 1)")
-      ("interval", po::value<std::string>()->default_value("10s")->value_name("DURATION"), "time between reads");
+      ("interval", po::value<std::string>()->default_value("10s")->value_name("DURATION"), "time between reads")
+      ("keep", po::value<std::string>()->value_name("V[,V...]"),
+       "wait until every version but these (hidden ones included) is safe to retire (GET /v1/retire?keep=)");
   opts.add(DatabaseOptions());
   po::options_description hidden;
   hidden.add_options()("versions", po::value<std::vector<std::string>>());
@@ -70,14 +90,23 @@ int RunWait(int argc, char** argv) {
   pos.add("versions", -1);
   po::variables_map vm;
   if (!ParseCommandLine(argc, argv, opts, hidden, &pos, vm,
-                        "Usage: dbos-drain wait VERSION... [--timeout 1h] [--interval 10s] [options]\n\n"
+                        "Usage: dbos-drain wait VERSION... [--timeout 1h] [--interval 10s] [options]\n"
+                        "       dbos-drain wait --keep V[,V...] [--timeout 1h] [--interval 10s] [options]\n\n"
                         "Polls until every named version is safe to retire (nothing in flight, no start\n"
                         "within --quiet-period).\n"
                         "Exit status: 0 drained, 1 timed out (or interrupted: 130 SIGINT, 143 SIGTERM), 2 error.")) {
     return kExitDrained;
   }
-  if (!vm.count("versions")) throw DrainError(ErrorCode::kConfig, "wait needs at least one VERSION (see --help)");
-  const auto named = vm["versions"].as<std::vector<std::string>>();
+  std::optional<std::vector<std::string>> keep;
+  if (vm.count("keep")) {
+    if (vm.count("versions")) throw DrainError(ErrorCode::kConfig, "--keep judges every other version: it takes no VERSION");
+    std::string why;
+    keep = ParseKeepList(vm["keep"].as<std::string>(), &why);
+    if (!keep) throw DrainError(ErrorCode::kConfig, "--keep: " + why);
+  } else if (!vm.count("versions")) {
+    throw DrainError(ErrorCode::kConfig, "wait needs at least one VERSION or --keep (see --help)");
+  }
+  const auto named = keep ? std::vector<std::string>{} : vm["versions"].as<std::vector<std::string>>();
   CheckVersionArgs(named);
   const auto timeout = DurationFlag(vm, "timeout");
   const auto interval = DurationFlag(vm, "interval");
@@ -97,9 +126,15 @@ int RunWait(int argc, char** argv) {
     bool drained = false;
     try {
       Report report = BuildReport(db.Read(named), policy);
-      Judgement judged = JudgeVersions(report, named, policy);
-      drained = judged.all_safe;
-      line = Progress(judged.versions, report.quiet_period_ms);
+      if (keep) {
+        const SetVerdict verdict = JudgeAllBut(report, *keep);
+        drained = verdict.safe_to_retire;
+        line = SetProgress(verdict);
+      } else {
+        Judgement judged = JudgeVersions(report, named, policy);
+        drained = judged.all_safe;
+        line = Progress(judged.versions, report.quiet_period_ms);
+      }
     } catch (const DrainError& e) {
       if (e.code() == ErrorCode::kConfig) throw;
       line = std::string("database error, retrying in ") + FormatDuration(interval) + ": " + e.what();
@@ -113,9 +148,9 @@ int RunWait(int argc, char** argv) {
     last_line = line;
     if (drained) {
       if (live) std::cout << "\n";
-      std::cout << "safe to retire: " << [&] {
+      std::cout << (keep ? "safe to retire every version but: " : "safe to retire: ") << [&] {
         std::string s;
-        for (const auto& n : named) s += (s.empty() ? "" : ", ") + n;
+        for (const auto& n : keep ? *keep : named) s += (s.empty() ? "" : ", ") + n;
         return s;
       }() << std::endl;
       return kExitDrained;

@@ -78,6 +78,7 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
   report.application_filter_ignored = snapshot.application_filter_ignored;
   report.versions_probed = snapshot.versions_probed;
   report.history_probe_timed_out = snapshot.history_probe_timed_out;
+  report.through_pooler = snapshot.through_pooler;
   report.replica = AssessReplica(snapshot.standby, options.max_replica_lag);
   if (report.replica.standby && report.replica.lag_seconds && *report.replica.lag_seconds > 0) {
     // Behind: the data is from the newest moment it is proven to reach (same server's clock).

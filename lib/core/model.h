@@ -135,6 +135,9 @@ struct Snapshot {
   // starts with "dbos_transact_" (the TypeScript SDK's pool: dbos_transact_<executor>_<version>).
   std::vector<std::string> sdk_sessions;
   bool sessions_visible = false;          // pg_stat_activity was read
+  // A connection pooler answered dbos-drain's connection (issue 20): the sessions it shows are
+  // the pool's server connections, so sessions_visible is false (connected/stuck unknown).
+  bool through_pooler = false;
 };
 
 // Why a version is not safe to retire: a stable code (README, "Safe to retire") and a message
@@ -233,6 +236,7 @@ struct Report {
   // A primary, or a standby and its lag; when !replica.fresh no version is drained (issue 15).
   // as_of_ms above is the time the data is from: the read's time minus the lag.
   ReplicaAssessment replica;
+  bool through_pooler = false;  // see Snapshot
 };
 
 }  // namespace dbos_drain

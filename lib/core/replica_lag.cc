@@ -23,6 +23,14 @@ ReplicaAssessment AssessReplica(const StandbyObservation& o, std::chrono::millis
   a.data_as_of_ms = o.now_ms;
   if (!o.in_recovery) return a;
   a.standby = true;
+  if (o.other_server) {
+    a.state = "unknown_server";
+    a.fresh = false;
+    a.reason = "replica lag unknown: the snapshot ran on a standby other than the one whose replay position was "
+               "read (a connection pooler routing between servers); no version is reported drained from it: give "
+               "dbos-drain a URL that reaches one server (the primary's, or a session-mode pool)";
+    return a;
+  }
 
   // Only pid is visible without pg_read_all_stats: a running receiver is then taken as streaming
   // (the replay position and timestamps still bound the lag).

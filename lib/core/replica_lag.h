@@ -13,6 +13,8 @@
 //    is replayed, the last message from the primary), and no more can be proven. The lag is
 //    measured from there: an upper bound, so the rule errs towards "not fresh", never the other way.
 //  - No such time (nothing replayed since the standby started, no message): the lag is unknown.
+//  - A standby snapshot whose observation came from another server (other_server): state
+//    "unknown_server", the lag unknown.
 //  - Fresh enough: the lag is known and at most `max_lag`. Otherwise `reason` says why, and no
 //    version may be reported drained or safe to retire from this data.
 #pragma once
@@ -39,6 +41,9 @@ struct StandbyObservation {
   std::optional<std::string> receiver_status;
   std::optional<int64_t> last_message_ms;
   int64_t receiver_timeout_ms = 60000;           // wal_receiver_timeout
+  // The snapshot ran on another server than this observation (a pooler routing between servers,
+  // issue 20): nothing above describes the snapshot's server (only in_recovery, read there).
+  bool other_server = false;
 };
 
 inline constexpr std::chrono::milliseconds kSilenceSlack{2000};

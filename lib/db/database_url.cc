@@ -49,7 +49,51 @@ std::vector<std::string> PasswordCandidates(const std::string& url) {
   return out;
 }
 
+// Replaces every run of at least `min_len` characters of `text` that also occurs in `secret`
+// with "***": what is left cannot hold a piece of the secret that long.
+std::string ScrubOverlaps(const std::string& text, const std::string& secret, std::size_t min_len) {
+  if (secret.size() < min_len) return text;
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t longest = 0;
+    for (std::size_t len = min_len; i + len <= text.size() && len <= secret.size(); ++len) {
+      if (secret.find(text.substr(i, len)) == std::string::npos) break;
+      longest = len;
+    }
+    if (longest > 0) {
+      out += "***";
+      i += longest;
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
+}
+
+bool StartsWithScheme(const std::string& url) {
+  return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+}
+
 }  // namespace
+
+std::string EncodeUserInfo(const std::string& url) {
+  if (!StartsWithScheme(url)) return url;
+  const std::size_t start = url.find("://") + 3;
+  const std::size_t query = url.find('?', start);
+  const std::size_t end = query == std::string::npos ? url.size() : query;
+  const std::size_t at = url.rfind('@', end == 0 ? 0 : end - 1);
+  if (at == std::string::npos || at < start) return url;
+  const std::string userinfo = url.substr(start, at - start);
+  if (userinfo.find(':') == std::string::npos || userinfo.find_first_of("@/") == std::string::npos) return url;
+  std::string encoded;
+  for (char c : userinfo) {
+    if (c == '@') encoded += "%40";
+    else if (c == '/') encoded += "%2F";
+    else encoded += c;
+  }
+  return url.substr(0, start) + encoded + url.substr(at);
+}
 
 std::string ResolveDatabaseUrl(const DatabaseUrlSources& sources) {
   if (sources.flag) {
@@ -74,7 +118,8 @@ std::string ResolveDatabaseUrl(const DatabaseUrlSources& sources) {
                    "no database URL: pass --database-url, --database-url-file or set DBOS_SYSTEM_DATABASE_URL");
 }
 
-ConnectionTarget ParseConnectionTarget(const std::string& url, std::chrono::milliseconds connect_timeout) {
+ConnectionTarget ParseConnectionTarget(const std::string& given_url, std::chrono::milliseconds connect_timeout) {
+  const std::string url = EncodeUserInfo(given_url);
   char* err = nullptr;
   std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(PQconninfoParse(url.c_str(), &err),
                                                                         &PQconninfoFree);
@@ -112,8 +157,12 @@ ConnectionTarget ParseConnectionTarget(const std::string& url, std::chrono::mill
   std::string where = host.empty() ? (hostaddr.empty() ? "localhost" : hostaddr) : host;
   target.description = where + ":" + (port.empty() ? "5432" : port) + "/" + (dbname.empty() ? (user.empty() ? "?" : user) : dbname);
   if (!user.empty()) target.description += " as " + user;
-  // A host, database or user name can contain the password's text; never print it even then.
+  // A host, database or user name can contain the password's text; never print it even then,
+  // nor any run of 4 or more of its characters, nor of anything in the URL that may have been
+  // meant as a password (whatever libpq made of it).
   target.description = RedactSecrets(target.description, target.password);
+  target.description = ScrubOverlaps(target.description, target.password, 4);
+  for (const auto& candidate : PasswordCandidates(url)) target.description = ScrubOverlaps(target.description, candidate, 4);
   return target;
 }
 

@@ -25,11 +25,18 @@ std::string ResolveDatabaseUrl(const DatabaseUrlSources& sources);
 // parts that are safe to print.
 struct ConnectionTarget {
   std::string conninfo;     // for libpq; contains the password: never print it
-  std::string description;  // "host:port/dbname as user", no password
+  std::string description;  // "host:port/dbname as user": never the password, nor 4 characters in a row of it
   std::string password;     // to scrub from messages ("" when none)
 };
 
-// Parses `url` with libpq. Fills connect_timeout (when not given in the URL) and
+// A postgres(ql):// URL whose user:password part holds an unencoded '@' or '/' (common in
+// generated secrets) is read the way the DBOS SDKs' URL parsers read it: the user and password
+// run to the last '@' before the query, with '@' and '/' percent-encoded before libpq sees it
+// (libpq ends them at the first '@' or '/' and would take part of the password as host, port or
+// database). Anything else is returned unchanged.
+std::string EncodeUserInfo(const std::string& url);
+
+// Parses `url` (after EncodeUserInfo) with libpq. Fills connect_timeout (when not given in the URL) and
 // application_name. Throws DrainError(kConfig) with a message free of the password.
 ConnectionTarget ParseConnectionTarget(const std::string& url, std::chrono::milliseconds connect_timeout);
 

@@ -22,15 +22,15 @@ ReportSession SizeReportSession(int64_t in_flight_rows) {
   return s;
 }
 
-std::vector<std::string> ReportSessionStatements(const ReportSession& session) {
-  std::vector<std::string> out;
-  out.push_back("SET work_mem = '" + std::to_string(session.work_mem_kb) + "kB'");
-  out.push_back("SET max_parallel_workers_per_gather = " + std::to_string(session.parallel_workers));
+std::vector<std::pair<std::string, std::string>> ReportSessionSettings(const ReportSession& session) {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.emplace_back("work_mem", std::to_string(session.work_mem_kb) + "kB");
+  out.emplace_back("max_parallel_workers_per_gather", std::to_string(session.parallel_workers));
   // The Gather of a parallel aggregate carries the partial groups; with the planner's estimate of
   // groups (~rows, see the header) the default cost (0.1 per tuple) always rejects it. The real
   // partial groups are a few thousand per worker.
-  out.push_back(std::string("SET parallel_tuple_cost = ") + (session.parallel_workers > 0 ? "0.001" : "0.1"));
-  out.push_back(std::string("SET enable_bitmapscan = ") + (session.index_scans ? "off" : "on"));
+  out.emplace_back("parallel_tuple_cost", session.parallel_workers > 0 ? "0.001" : "0.1");
+  out.emplace_back("enable_bitmapscan", session.index_scans ? "off" : "on");
   return out;
 }
 

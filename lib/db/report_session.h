@@ -10,9 +10,11 @@
 //    collation, several times the cost of the scan. A work_mem that fits the *estimate* makes it
 //    choose hash aggregation; the real table is small (groups, not rows: ~14k groups, ~5MB at 1M
 //    in flight over 500 versions), so the memory is reserved in name only.
-//  - work_mem only grows in powers of two, so the statement is re-prepared (plans are cached per
-//    prepared statement and do not see a later SET) only when the backlog crosses a power of two.
-//  - JIT is off for the whole session (see SystemDatabase::Connect): at 1M in flight the plan's
+//  - work_mem only grows in powers of two (the settings change only when the backlog crosses one).
+//  - Every setting is scoped to the report's transaction (SET LOCAL, applied by
+//    transaction_scope.h's statement before the report query is planned): nothing is left on a
+//    server connection a pooler shares with other clients (issue 20).
+//  - JIT is off in every transaction (transaction_scope.h): at 1M in flight the plan's
 //    cost passes jit_above_cost and compiling took ~90 ms for a query whose run is dominated by
 //    reading rows, not by expressions.
 //  - Below kParallelFromRows (100k) in-flight rows the report reads them with plain index scans
@@ -28,6 +30,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dbos_drain {
@@ -47,7 +50,7 @@ struct ReportSession {
 // the first read).
 ReportSession SizeReportSession(int64_t in_flight_rows);
 
-// The SET statements that apply `session` to the connection.
-std::vector<std::string> ReportSessionStatements(const ReportSession& session);
+// The (GUC name, value) pairs that apply `session` to the report's transaction.
+std::vector<std::pair<std::string, std::string>> ReportSessionSettings(const ReportSession& session);
 
 }  // namespace dbos_drain

@@ -1,11 +1,16 @@
 #include "system_database.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
+#include <libpq-fe.h>
 #include <pqxx/pqxx>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 
 #include "database_failure.h"
 #include "drain_error.h"
@@ -17,6 +22,8 @@
 #include "schema_catalog.h"
 #include "standby_query.h"
 #include "text_array.h"
+#include "transaction_scope.h"
+#include "pooler_refusal.h"
 #include "window_ledger.h"
 
 namespace dbos_drain {
@@ -56,28 +63,82 @@ struct SystemDatabase::Impl {
   std::mutex cancel_mutex;  // guards conn's pointer identity for Cancel() and Abort()
   SchemaShape shape;
   bool scoped = false;  // the application filter applies to this schema
-  uint64_t connection_count = 0;  // connections made so far (ReadWith's `connection`)
-  std::optional<ReportSession> session;  // what the prepared report query was planned with
-  WindowLedger window;  // the quiet period's rows of earlier reads on this connection (window_ledger.h)
+  // Connections made so far, plus the times a transaction ran on another server than the one
+  // before (behind a pooler): ReadWith's `connection`, "state derived from the database may be stale".
+  uint64_t connection_count = 0;
+  ReportSession session;  // the report transaction's settings, sized by the previous read
+  // The statements, built once per schema shape and sent unnamed with their parameters: no named
+  // prepared statement lives on a server connection a pooler may swap (transaction_scope.h).
+  std::string report_sql, retire_sql, probe_sql;
+  bool report_sql_index_scans = true;  // what report_sql was built for
+  WindowLedger window;  // the quiet period's rows of earlier reads from this server (window_ledger.h)
+  std::optional<ServerSeen> server;  // where the last transaction ran
+  bool through_pooler = false;       // some transaction ran on a backend libpq was not given at connection
+  std::atomic<bool> aborted{false};  // Abort() was called since the last Connect()
 
   Impl(ConnectionSettings s)
       : settings(std::move(s)), target(ParseConnectionTarget(settings.url, settings.connect_timeout)) {}
 
   void Connect();
-  SchemaShape DetectShape();
-  // Applies the report session settings for a backlog of `in_flight_rows` (report_session.h) and
-  // (re)prepares the report query when they changed: a prepared plan does not see a later SET.
-  void SizeSession(int64_t in_flight_rows);
-  int64_t EstimateInFlightRows();
+  // The first statement of every transaction (transaction_scope.h): applies `settings` to this
+  // transaction only and notes the server it runs on. Another server than the last transaction's
+  // (a pooler may switch: failover, several hosts) is read afresh, as a new connection is: the
+  // schema shape again, the window ledger from scratch, `connection_count` bumped.
+  ServerSeen Begin(pqxx::dbtransaction& txn, const std::vector<Setting>& settings);
+  SchemaShape DetectShape(pqxx::dbtransaction& txn);
+  void BuildStatements();
+  int64_t EstimateInFlightRows(pqxx::dbtransaction& txn);
   [[noreturn]] void Fail(const std::exception& e, const char* during);
+  // The read ran past settings.read_deadline and was aborted: drops the connection, throws kQueryTimeout.
+  [[noreturn]] void Overdue(const char* during);
 
   // The steps of one Read(), all in the snapshot's one transaction. Another statement for the
   // snapshot is one more step, called from Read().
   Snapshot NewSnapshot() const;
+  StandbyObservation ReadStandby(ServerSeen& where);
   void ReadReport(ReadTransaction& txn, Snapshot& snap);
   void ReadRetireInputs(ReadTransaction& txn, Snapshot& snap);  // retire_query.h
   void ProbeHistory(ReadTransaction& txn, Snapshot& snap, const std::vector<std::string>& probe);
 };
+
+namespace {
+
+// ConnectionSettings::read_deadline: calls `abort` once `limit` has passed, unless destroyed first.
+class ReadDeadline {
+ public:
+  ReadDeadline(std::optional<std::chrono::milliseconds> limit, std::function<void()> abort) {
+    if (!limit) return;
+    thread_ = std::thread([this, limit, abort = std::move(abort)] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (!done_cv_.wait_for(lock, *limit, [this] { return done_; })) {
+        fired_ = true;
+        lock.unlock();
+        abort();
+      }
+    });
+  }
+  ~ReadDeadline() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  bool fired() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return fired_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  bool fired_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
 
 SystemDatabase::SystemDatabase(ConnectionSettings settings) : impl_(std::make_unique<Impl>(std::move(settings))) {}
 
@@ -85,6 +146,7 @@ SystemDatabase::~SystemDatabase() = default;
 
 const std::string& SystemDatabase::description() const { return impl_->target.description; }
 const ConnectionSettings& SystemDatabase::settings() const { return impl_->settings; }
+bool SystemDatabase::through_pooler() const { return impl_->through_pooler; }
 
 void SystemDatabase::Cancel() {
   std::lock_guard<std::mutex> lock(impl_->cancel_mutex);
@@ -99,6 +161,7 @@ void SystemDatabase::Cancel() {
 
 void SystemDatabase::Abort() {
   std::lock_guard<std::mutex> lock(impl_->cancel_mutex);
+  impl_->aborted = true;
   if (impl_->conn) {
     int fd = impl_->conn->sock();
     if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
@@ -107,11 +170,7 @@ void SystemDatabase::Abort() {
 
 namespace {
 
-// Issue 15: primary or standby, and a standby's replay position (standby_query.h). Its own
-// statement, before the snapshot's transaction: what it sees replayed is already in the snapshot.
-StandbyObservation ReadStandbyObservation(pqxx::connection& conn) {
-  pqxx::nontransaction txn(conn);
-  const pqxx::row row = txn.exec(kStandbyQuery)[0];
+StandbyObservation ToStandbyObservation(const pqxx::row& row) {
   StandbyObservation o;
   o.in_recovery = row[0].as<bool>();
   o.now_ms = row[1].as<int64_t>();
@@ -127,23 +186,89 @@ StandbyObservation ReadStandbyObservation(pqxx::connection& conn) {
   return o;
 }
 
+// What the server (or a pooler) answers to BEGIN, asked with libpq directly on a connection of its
+// own: "" when BEGIN works. Only after the first transaction of a new connection broke: a pooler
+// that refuses transactions (PgBouncer in statement mode) says why and closes the connection,
+// and libpqxx 6 then reports only "not connected".
+// At most `wait` for the answer (a busy pool would queue BEGIN): "" when none came.
+std::string WhatBeginSays(const std::string& conninfo, std::chrono::milliseconds wait) {
+  std::string said;
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  if (PQstatus(c) == CONNECTION_OK && PQsendQuery(c, "BEGIN")) {
+    const auto until = std::chrono::steady_clock::now() + wait;
+    bool answered = false;
+    while (!answered) {
+      if (!PQconsumeInput(c)) {
+        said = PQerrorMessage(c);
+        break;
+      }
+      if (!PQisBusy(c)) {
+        answered = true;
+        break;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{PQsocket(c), POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) < 0) break;
+    }
+    if (answered) {
+      while (PGresult* r = PQgetResult(c)) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) said += PQresultErrorMessage(r);
+        PQclear(r);
+      }
+      if (said.empty() && PQstatus(c) != CONNECTION_OK) said = PQerrorMessage(c);
+    }
+  }
+  PQfinish(c);  // an open transaction ends with the connection
+  return said;
+}
+
 }  // namespace
 
+// Issue 15: primary or standby, and a standby's replay position (standby_query.h). Its own
+// transaction, before the snapshot's: what it sees replayed is already in the snapshot.
+StandbyObservation SystemDatabase::Impl::ReadStandby(ServerSeen& where) {
+  pqxx::read_transaction txn(*conn);
+  where = Begin(txn, TransactionSettings(settings.query_timeout));
+  StandbyObservation o = ToStandbyObservation(txn.exec(kStandbyQuery)[0]);
+  txn.commit();
+  return o;
+}
+
 Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
-  if (!impl_->conn) impl_->Connect();
+  ReadDeadline deadline(impl_->settings.read_deadline, [this] { Abort(); });
   try {
-    Snapshot snap = impl_->NewSnapshot();
-    snap.standby = ReadStandbyObservation(*impl_->conn);
+    if (!impl_->conn) impl_->Connect();
+    ServerSeen standby_server;
+    StandbyObservation standby = impl_->ReadStandby(standby_server);
     ReadTransaction txn(*impl_->conn);
+    const ServerSeen snapshot_server =
+        impl_->Begin(txn, TransactionSettings(impl_->settings.query_timeout, impl_->session));
+    Snapshot snap = impl_->NewSnapshot();
+    if (!SameServer(standby_server, snapshot_server) || standby.in_recovery != snapshot_server.in_recovery) {
+      // A pooler ran the two transactions on different servers (or the server was promoted in
+      // between): the replay position read is not this snapshot's. A primary's data is current;
+      // a standby's lag is then unknown (no replay time), so it is not fresh (replica_lag.h).
+      StandbyObservation unknown;
+      unknown.in_recovery = snapshot_server.in_recovery;
+      unknown.now_ms = standby.now_ms;
+      unknown.other_server = true;
+      standby = unknown;
+    }
+    snap.standby = standby;
     impl_->ReadReport(txn, snap);
     impl_->ReadRetireInputs(txn, snap);
     impl_->ProbeHistory(txn, snap, VersionsToProbe(snap, probe_versions));
     txn.commit();
     int64_t in_flight_rows = 0;
     for (const auto& g : snap.groups) in_flight_rows += g.count;
-    impl_->SizeSession(in_flight_rows);  // for the next read
+    impl_->session = SizeReportSession(in_flight_rows);  // for the next read
     return snap;
+  } catch (const DrainError& e) {
+    if (deadline.fired()) impl_->Overdue("reading the drain report");
+    throw;
   } catch (const std::exception& e) {
+    if (deadline.fired()) impl_->Overdue("reading the drain report");
     impl_->Fail(e, "reading the drain report");
   }
 }
@@ -160,50 +285,89 @@ Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
   context.schema = settings.schema;
   context.password = target.password;
   context.query_timeout = settings.query_timeout;
-  throw ClassifyFailure(DescribeFailure(e), context);
+  const DatabaseFailure failure = DescribeFailure(e);
+  if (auto refused = RecognizePoolerRefusal(failure, context)) throw *refused;
+  throw ClassifyFailure(failure, context);
+}
+
+[[noreturn]] void SystemDatabase::Impl::Overdue(const char* during) {
+  {
+    std::lock_guard<std::mutex> lock(cancel_mutex);
+    conn.reset();
+  }
+  throw DrainError(ErrorCode::kQueryTimeout,
+                   "no answer from the database within " + std::to_string(settings.read_deadline->count()) +
+                       " ms while " + during + " (" + target.description + ", schema " + settings.schema +
+                       "): a connection pooler whose server connections are all busy, or a server that does not "
+                       "answer (the bound is --connect-timeout + --query-timeout + 1s)");
 }
 
 void SystemDatabase::Impl::Connect() {
   const char* during = "connecting";
   try {
+    // No session settings and no startup options: each transaction sets what it needs
+    // (transaction_scope.h), as a pooler in transaction mode requires.
     auto fresh = std::make_unique<pqxx::connection>(target.conninfo);
-    during = "configuring the session";
-    {
-      pqxx::nontransaction setup(*fresh);
-      setup.exec("SET statement_timeout = " + std::to_string(settings.query_timeout.count()));
-      setup.exec("SET default_transaction_read_only = on");
-      // Parallel workers, work_mem: sized to the backlog per read (SizeSession, report_session.h).
-      // JIT off: at 1M in flight the report's cost passes jit_above_cost, and compiling its
-      // expressions took ~90 ms of a run dominated by reading rows (bench/, EXPLAIN ANALYZE).
-      setup.exec("SET jit = off");
-      setup.exec("SET idle_in_transaction_session_timeout = " + std::to_string(settings.query_timeout.count() * 2));
-    }
     {
       std::lock_guard<std::mutex> lock(cancel_mutex);
       conn = std::move(fresh);
+      aborted = false;
     }
     ++connection_count;
     window.Reset();  // another server, perhaps: read the whole window afresh
+    server.reset();
+    through_pooler = false;
     during = "reading the schema";
-    shape = DetectShape();
+    pqxx::read_transaction txn(*conn);
+    Begin(txn, TransactionSettings(settings.query_timeout));
+    shape = DetectShape(txn);
     scoped = settings.application.has_value() && shape.has_application_name;
-    during = "preparing the report query";
-    session.reset();
-    SizeSession(EstimateInFlightRows());
-    conn->prepare("dbos_drain_probe", BuildHistoryProbeQuery(shape, scoped));
-    conn->prepare("dbos_drain_retire", BuildRetireQuery(shape, scoped));
+    BuildStatements();
+    during = "estimating the backlog";
+    session = SizeReportSession(EstimateInFlightRows(txn));
+    txn.commit();
   } catch (const std::exception& e) {
+    const DatabaseFailure failure = DescribeFailure(e);
+    if (conn && !aborted && (failure.kind == DatabaseFailure::Kind::kConnection || failure.kind == DatabaseFailure::Kind::kLost)) {
+      const std::string said = WhatBeginSays(target.conninfo, settings.query_timeout);
+      if (!said.empty()) Fail(std::runtime_error(said), during);
+    }
     Fail(e, during);
   }
 }
 
+ServerSeen SystemDatabase::Impl::Begin(pqxx::dbtransaction& txn, const std::vector<Setting>& settings_now) {
+  const pqxx::row row = txn.exec(BuildTransactionStart(settings_now))[0];
+  ServerSeen seen;
+  seen.backend_pid = row[0].as<int64_t>();
+  if (!row[1].is_null()) seen.address = row[1].as<std::string>();
+  if (!row[2].is_null()) seen.port = row[2].as<int64_t>();
+  seen.started_us = row[3].as<int64_t>();
+  seen.in_recovery = row[4].as<bool>();
+  if (BehindPooler(conn->backendpid(), seen)) through_pooler = true;
+  if (server && !SameServer(*server, seen)) {
+    ++connection_count;
+    window.Reset();
+    shape = DetectShape(txn);
+    scoped = settings.application.has_value() && shape.has_application_name;
+    BuildStatements();
+  }
+  server = seen;
+  return seen;
+}
+
+void SystemDatabase::Impl::BuildStatements() {
+  report_sql_index_scans = session.index_scans;
+  report_sql = BuildReportQuery(shape, scoped, session.index_scans ? InFlightScan::kIndexScans : InFlightScan::kOneScan);
+  retire_sql = BuildRetireQuery(shape, scoped);
+  probe_sql = BuildHistoryProbeQuery(shape, scoped);
+}
+
 // The planner's estimate of the in-flight rows (table statistics, no scan): sizes the first read
 // of a connection, before a report has counted them.
-int64_t SystemDatabase::Impl::EstimateInFlightRows() {
-  pqxx::read_transaction txn(*conn);
+int64_t SystemDatabase::Impl::EstimateInFlightRows(pqxx::dbtransaction& txn) {
   auto r = txn.exec("EXPLAIN (FORMAT JSON) SELECT 1 FROM " + QualifiedTable(shape.schema, "workflow_status") +
                     " WHERE (status IN ('ENQUEUED', 'PENDING') OR status = 'DELAYED')");
-  txn.commit();
   const std::string plan = r.empty() ? "" : r[0][0].as<std::string>();
   const std::string key = "\"Plan Rows\": ";
   auto pos = plan.find(key);
@@ -211,39 +375,23 @@ int64_t SystemDatabase::Impl::EstimateInFlightRows() {
   return std::strtoll(plan.c_str() + pos + key.size(), nullptr, 10);
 }
 
-void SystemDatabase::Impl::SizeSession(int64_t in_flight_rows) {
-  ReportSession want = SizeReportSession(in_flight_rows);
-  if (session && *session == want) return;
-  {
-    pqxx::nontransaction setup(*conn);
-    for (const auto& statement : ReportSessionStatements(want)) setup.exec(statement);
-  }
-  if (session) conn->unprepare("dbos_drain_report");
-  conn->prepare("dbos_drain_report",
-                BuildReportQuery(shape, scoped, want.index_scans ? InFlightScan::kIndexScans : InFlightScan::kOneScan));
-  session = want;
-}
-
-SchemaShape SystemDatabase::Impl::DetectShape() {
+SchemaShape SystemDatabase::Impl::DetectShape(pqxx::dbtransaction& txn) {
   SchemaCatalog catalog;
   std::string database;
-  {
-    pqxx::read_transaction txn(*conn);
-    for (const auto& row : txn.exec_params(kSchemaShapeQuery, settings.schema)) {
-      database = row[2].as<std::string>();
-      catalog.Add(row[0].as<std::string>(), Text(row[1]));
-    }
-    if (database.empty()) database = txn.exec("SELECT current_database()")[0][0].as<std::string>();
-    txn.commit();
+  for (const auto& row : txn.exec_params(kSchemaShapeQuery, settings.schema)) {
+    database = row[2].as<std::string>();
+    catalog.Add(row[0].as<std::string>(), Text(row[1]));
   }
+  if (database.empty()) database = txn.exec("SELECT current_database()")[0][0].as<std::string>();
   SchemaShape detected = ShapeFromCatalog(catalog, database, settings.schema);
   if (catalog.HasMigrations()) {
-    // Informational only; a role that cannot read it still gets a report.
+    // Informational only; a role that cannot read it still gets a report (a savepoint keeps the
+    // transaction usable after the refusal).
     try {
-      pqxx::read_transaction txn(*conn);
-      auto r = txn.exec("SELECT max(version)::bigint FROM " + QualifiedTable(settings.schema, "dbos_migrations"));
+      pqxx::subtransaction migrations(txn, "migrations");
+      auto r = migrations.exec("SELECT max(version)::bigint FROM " + QualifiedTable(settings.schema, "dbos_migrations"));
       if (!r.empty() && !r[0][0].is_null()) detected.migration = r[0][0].as<int64_t>();
-      txn.commit();
+      migrations.commit();
     } catch (const pqxx::sql_error& e) {
       if (DescribeFailure(e).sqlstate != "42501") throw;
     }
@@ -271,11 +419,14 @@ void SystemDatabase::Impl::ReadRetireInputs(ReadTransaction& txn, Snapshot& snap
   // A standby shows rows as replay reaches them, however old their timestamps: read it all.
   const WindowBounds bounds = window.Plan(snap.as_of_ms, window_ms, snap.standby.in_recovery);
   pqxx::result rows =
-      scoped ? txn.exec_prepared("dbos_drain_retire", bounds.lo_ms, bounds.edge_end_ms, bounds.from_ms, *settings.application)
-             : txn.exec_prepared("dbos_drain_retire", bounds.lo_ms, bounds.edge_end_ms, bounds.from_ms);
+      scoped ? txn.exec_params(retire_sql, bounds.lo_ms, bounds.edge_end_ms, bounds.from_ms, *settings.application)
+             : txn.exec_params(retire_sql, bounds.lo_ms, bounds.edge_end_ms, bounds.from_ms);
   snap.window_ms = window_ms;
   snap.finishes_known = snap.shape.has_completed_at;
-  snap.sessions_visible = true;
+  // Behind a pooler pg_stat_activity shows the pool's server connections, with the name of the
+  // client that used each last, connected or not: not the application's sessions.
+  snap.through_pooler = through_pooler;
+  snap.sessions_visible = !through_pooler;
   std::vector<SecondIntake> intake;
   std::vector<SecondFinish> finished;
   for (const auto& row : rows) {
@@ -304,8 +455,8 @@ void SystemDatabase::Impl::ReadRetireInputs(ReadTransaction& txn, Snapshot& snap
 }
 
 void SystemDatabase::Impl::ReadReport(ReadTransaction& txn, Snapshot& snap) {
-  pqxx::result rows = scoped ? txn.exec_prepared("dbos_drain_report", *settings.application)
-                             : txn.exec_prepared("dbos_drain_report");
+  if (session.index_scans != report_sql_index_scans) BuildStatements();
+  pqxx::result rows = scoped ? txn.exec_params(report_sql, *settings.application) : txn.exec_params(report_sql);
   for (const auto& row : rows) AddReportRow(ToReportRow(row), snap);
 }
 
@@ -317,8 +468,8 @@ void SystemDatabase::Impl::ProbeHistory(ReadTransaction& txn, Snapshot& snap, co
   // asked versions just stay unknown (not drained) until a later probe.
   try {
     pqxx::subtransaction probe_txn(txn, "history_probe");
-    pqxx::result found = scoped ? probe_txn.exec_prepared("dbos_drain_probe", literal, *settings.application)
-                                : probe_txn.exec_prepared("dbos_drain_probe", literal);
+    pqxx::result found = scoped ? probe_txn.exec_params(probe_sql, literal, *settings.application)
+                                : probe_txn.exec_params(probe_sql, literal);
     probe_txn.commit();
     for (const auto& row : found) snap.versions_with_history.insert(row[0].as<std::string>());
     snap.versions_probed.insert(probe.begin(), probe.end());
@@ -332,12 +483,18 @@ void SystemDatabase::Impl::ProbeHistory(ReadTransaction& txn, Snapshot& snap, co
 }
 
 void SystemDatabase::ReadWith(const char* during, const TransactionReader& read) {
-  if (!impl_->conn) impl_->Connect();
+  ReadDeadline deadline(impl_->settings.read_deadline, [this] { Abort(); });
   try {
+    if (!impl_->conn) impl_->Connect();
     ReadTransaction txn(*impl_->conn);
+    impl_->Begin(txn, TransactionSettings(impl_->settings.query_timeout));
     read(txn, impl_->shape, impl_->connection_count);
     txn.commit();
+  } catch (const DrainError& e) {
+    if (deadline.fired()) impl_->Overdue(during);
+    throw;
   } catch (const std::exception& e) {
+    if (deadline.fired()) impl_->Overdue(during);
     impl_->Fail(e, during);
   }
 }

@@ -3,10 +3,21 @@
 // Snapshot and database failures into DrainError; all judgement is in drain_policy.
 //
 // Contract:
-//  - Every read runs in a READ ONLY, REPEATABLE READ transaction with statement_timeout set;
-//    the session is also default_transaction_read_only. Nothing is ever written.
+//  - Every read runs in a READ ONLY, REPEATABLE READ transaction (the schema detection in a READ
+//    ONLY one) whose first statement sets statement_timeout and the rest for that transaction
+//    only (transaction_scope.h). Nothing is ever written, and nothing is left on the session: no
+//    SET, no named prepared statement, no temp object, so it works through a pooler in
+//    transaction mode (PgBouncer, ...) and leaves the pool's server connections as it found them.
 //  - After any failure the connection is dropped; the next Read() reconnects and re-detects the
-//    schema (a table dropped or a database restored is seen afresh).
+//    schema (a table dropped or a database restored is seen afresh). A transaction that runs on
+//    another server than the previous one (behind a pooler) is treated the same way, without
+//    reconnecting: schema re-detected, window ledger emptied, `connection` bumped.
+//  - through_pooler(): some transaction ran on a backend other than the one libpq was told of at
+//    connection (a pooler answered the startup); the application's sessions are then not
+//    reported (a pool's server connections show its clients' names only while in use, and
+//    keep the last one's after): Snapshot::sessions_visible false.
+//  - A pooler's refusal (statement mode, an unknown startup parameter) is DrainError(kConfig)
+//    saying what to change (pooler_refusal.h).
 //  - Errors never contain the password of the URL.
 //  - Not thread-safe, except Cancel() and Abort(), which may be called from another thread.
 //
@@ -41,6 +52,11 @@ struct ConnectionSettings {
   std::chrono::milliseconds query_timeout{5000};
   // The window of the retire verdict's second statement (recent starts and finishes): --quiet-period.
   std::chrono::milliseconds quiet_period{120000};
+  // When set, a Read() or ReadWith() still running after this long is aborted (Abort) and throws
+  // DrainError(kQueryTimeout): what statement_timeout cannot bound, such as waiting in a pooler's
+  // queue for a server connection of a busy pool, or a frozen server. The commands set it
+  // (cli_options.cc); `serve` has its own watchdog (report_cache.h).
+  std::optional<std::chrono::milliseconds> read_deadline;
 };
 
 class SystemDatabase {
@@ -75,6 +91,8 @@ class SystemDatabase {
   // "host:port/dbname as user": where this reads from, for logs. Never has the password.
   const std::string& description() const;
   const ConnectionSettings& settings() const;
+  // A pooler answered the connection (see the contract above); false before the first read.
+  bool through_pooler() const;
 
  private:
   struct Impl;  // the connection and the statements (system_database.cc)

@@ -126,6 +126,7 @@ json ReportToJson(const Report& r, Listing listing) {
       {"as_of", FormatTimestamp(r.as_of_ms)},
       {"standby", r.replica.standby},
       {"replica", ReplicaToJson(r.replica)},
+      {"through_pooler", r.through_pooler},
       {"application", OptionalString(r.application)},
       {"application_filter_ignored", r.application_filter_ignored},
       {"schema", schema},

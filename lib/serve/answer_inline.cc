@@ -17,6 +17,8 @@ bool AnswersWithoutWaiting(RouteKind kind, bool report_fresh, bool ever_succeede
     case RouteKind::kVersion:
     case RouteKind::kQueue:
     case RouteKind::kFlaggerConfirmPromotion:
+    case RouteKind::kRetire:
+    case RouteKind::kHold:     // a long poll: never on an I/O thread (hold_board.h)
     case RouteKind::kPatches:  // waits on the patch cache (plugin/serve_command.cc decides it)
       return false;
   }
@@ -25,6 +27,7 @@ bool AnswersWithoutWaiting(RouteKind kind, bool report_fresh, bool ever_succeede
 
 bool AnswersWithoutWaiting(const Route& route, bool report_fresh, bool ever_succeeded) {
   if (route.kind == RouteKind::kVersions && route.all) return false;
+  if (route.kind == RouteKind::kHold) return false;
   return AnswersWithoutWaiting(route.kind, report_fresh, ever_succeeded);
 }
 

@@ -1,5 +1,5 @@
 // The HTTP API of `dbos-drain serve`, independent of the HTTP library: a request in, a response
-// out. The cpprest listener (plugin/http_server.cc) only converts to and from these types, so the
+// out. The front listener (plugin/front_listener.h) only converts to and from these types, so the
 // API is tested (test/api/) and fuzzed (fuzz/api_fuzzer.cc) without sockets.
 #pragma once
 
@@ -29,7 +29,7 @@ struct HttpRequest {
   std::string content_type;  // Content-Type header, "" when absent
   std::string authorization; // Authorization header, "" when absent
   std::string body;
-  bool body_too_large = false;  // the adapter stopped reading past kMaxBodyBytes
+  bool body_too_large = false;  // the body was cut past kMaxBodyBytes (serve's listener answers 413 itself)
 };
 
 struct HttpResponse {
@@ -40,6 +40,7 @@ struct HttpResponse {
 };
 
 class PatchCache;  // patch_cache.h
+class HoldBoard;   // hold_board.h
 
 // What every endpoint may use. Owned by the serve command; outlives the handler.
 struct ApiContext {
@@ -55,6 +56,8 @@ struct ApiContext {
   // the patch series (serve --patch-metrics), reading through `patches`.
   PatchCache* patches = nullptr;
   bool patch_metrics = false;
+  // GET /v1/hold (README, "The pod hold"); null: answered 503.
+  HoldBoard* holds = nullptr;
 };
 
 // {"drained": false, "error": {"code": ..., "message": ...}}
@@ -73,6 +76,13 @@ HttpResponse ServeQueue(const ApiContext& ctx, const Route& route);
 HttpResponse ServeMetrics(const ApiContext& ctx, const Route& route);
 HttpResponse ServeFlaggerConfirmPromotion(const ApiContext& ctx, const HttpRequest& request);
 HttpResponse ServePatches(const ApiContext& ctx, const Route& route);
+HttpResponse ServeRetire(const ApiContext& ctx, const Route& route);
+// The hold on the calling thread (a pool thread of the cpprest path): waits up to the bound.
+HttpResponse ServeHold(const ApiContext& ctx, const Route& route);
+// The hold without a thread: when `request` is GET /v1/hold, takes it and calls `done` exactly
+// once (at once for an error or when the board is absent, else from the board's thread) and
+// returns true; false for any other route. Counts it in ctx.metrics when answered.
+bool StartHold(const ApiContext& ctx, const HttpRequest& request, std::function<void(HttpResponse)> done);
 
 // Routes and answers one request; never throws. Counts it in ctx.metrics.
 HttpResponse HandleRequest(const ApiContext& ctx, const HttpRequest& request);

@@ -15,6 +15,8 @@ const char* RouteLabel(RouteKind kind) {
     case RouteKind::kQueue: return "/v1/queues/{queue}";
     case RouteKind::kFlaggerConfirmPromotion: return "/v1/flagger/confirm-promotion";
     case RouteKind::kPatches: return "/v1/patches";
+    case RouteKind::kRetire: return "/v1/retire";
+    case RouteKind::kHold: return "/v1/hold";
     case RouteKind::kNotFound: return "unmatched";
     case RouteKind::kMethodNotAllowed: return "method_not_allowed";
     case RouteKind::kBadRequest: return "bad_request";
@@ -51,7 +53,8 @@ namespace {
 // for the kubelet, and Flagger cannot send headers (see README, "Authentication").
 bool Protected(RouteKind kind) {
   return kind == RouteKind::kVersions || kind == RouteKind::kVersion || kind == RouteKind::kQueue ||
-         kind == RouteKind::kMetrics || kind == RouteKind::kPatches;
+         kind == RouteKind::kMetrics || kind == RouteKind::kPatches || kind == RouteKind::kRetire ||
+         kind == RouteKind::kHold;
 }
 
 HttpResponse Dispatch(const ApiContext& ctx, const HttpRequest& request, const Route& route) {
@@ -64,6 +67,8 @@ HttpResponse Dispatch(const ApiContext& ctx, const HttpRequest& request, const R
     case RouteKind::kQueue: return ServeQueue(ctx, route);
     case RouteKind::kFlaggerConfirmPromotion: return ServeFlaggerConfirmPromotion(ctx, request);
     case RouteKind::kPatches: return ServePatches(ctx, route);
+    case RouteKind::kRetire: return ServeRetire(ctx, route);
+    case RouteKind::kHold: return ServeHold(ctx, route);
     case RouteKind::kBadRequest: return ErrorResponse(400, "bad_request", route.error);
     case RouteKind::kMethodNotAllowed: {
       HttpResponse r = ErrorResponse(405, "method_not_allowed",
@@ -75,7 +80,7 @@ HttpResponse Dispatch(const ApiContext& ctx, const HttpRequest& request, const R
       break;
   }
   return ErrorResponse(404, "not_found",
-                       "no such route; see GET /v1/versions, /v1/versions/{version}, /v1/queues/{queue}, /v1/patches, /metrics, "
+                       "no such route; see GET /v1/versions, /v1/versions/{version}, /v1/queues/{queue}, /v1/patches, /v1/retire, /v1/hold, /metrics, "
                        "/healthz, /readyz, POST /v1/flagger/confirm-promotion");
 }
 

@@ -51,7 +51,9 @@ HttpResponse ServeFlaggerConfirmPromotion(const ApiContext& ctx, const HttpReque
   if (auto* e = std::get_if<GateError>(&selected)) return Refuse(ctx, *e, &payload);
   const GateSelection& selection = std::get<GateSelection>(selected);
   GateVerdict verdict = DecideGate(selection, cached.report, ctx.policy);
-  GateAnswer answer = GateBody(payload, selection, verdict, cached.report, cached.AgeSeconds());
+  // With a token set, the open route says no more than the verdict (flagger_gate.h, GateDetail).
+  GateAnswer answer = GateBody(payload, selection, verdict, cached.report, cached.AgeSeconds(),
+                               ctx.authorize ? GateDetail::kVerdict : GateDetail::kFull);
 
   ctx.log.Info("flagger confirm-promotion",
                {{"canary", payload.Canary()},

@@ -105,6 +105,9 @@ std::variant<GatePayload, GateError> ParseGateRequest(const std::string& content
     doc = json::parse(body);
   } catch (const json::parse_error& e) {
     return Error(400, "bad_request", "the request body is not valid JSON: " + ParseErrorText(e.what()));
+  } catch (const json::exception& e) {
+    // Valid syntax the parser still cannot hold, such as a number that overflows (1e999999).
+    return Error(400, "bad_request", "the request body is not usable JSON: " + ParseErrorText(e.what()));
   }
   if (!doc.is_object()) {
     return Error(400, "bad_request",
@@ -192,12 +195,18 @@ std::variant<GateSelection, GateError> SelectGateVersions(const GatePayload& pay
 }
 
 GateAnswer GateBody(const GatePayload& payload, const GateSelection& selection, const GateVerdict& verdict,
-                    const Report& report, double age_seconds) {
+                    const Report& report, double age_seconds, GateDetail detail) {
   json versions = json::array();
   json results = json::array();
   for (const auto& v : verdict.versions) {
     versions.push_back(v.version);
-    results.push_back(VersionToJson(v, report.as_of_ms));
+    if (detail == GateDetail::kFull) {
+      results.push_back(VersionToJson(v, report.as_of_ms));
+    } else {
+      json blockers = json::array();
+      for (const auto& b : v.blockers) blockers.push_back({{"code", b.code}, {"message", b.message}});
+      results.push_back({{"version", v.version}, {"safe_to_retire", v.safe_to_retire}, {"blockers", blockers}});
+    }
   }
   const std::string summary = OneLine(verdict.summary);
   json doc{{"safe_to_retire", verdict.safe_to_retire},
@@ -206,11 +215,11 @@ GateAnswer GateBody(const GatePayload& payload, const GateSelection& selection, 
            {"versions", versions},
            {"selection", selection.all_but_latest ? "all_but_latest" : "metadata.version"},
            {"latest_version", selection.latest ? json(*selection.latest) : json(nullptr)},
-           {"application", report.application ? json(*report.application) : json(nullptr)},
            {"results", results},
            {"canary", {{"name", payload.name}, {"namespace", payload.namespace_}, {"checksum", payload.checksum}}},
            {"as_of", FormatTimestamp(report.as_of_ms)},
            {"age_seconds", std::round(age_seconds * 1000.0) / 1000.0}};
+  if (detail == GateDetail::kFull) doc["application"] = report.application ? json(*report.application) : json(nullptr);
   GateAnswer a;
   if (verdict.safe_to_retire) {
     a.status = 200;

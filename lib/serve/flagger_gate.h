@@ -93,12 +93,19 @@ struct GateAnswer {
   std::string body;
 };
 
+// How much the answer says. The route is open (Flagger cannot send a token), so with
+// --auth-token-file set it must not hand out what the token protects on /v1/versions: kVerdict
+// keeps the verdict, the summary and each version's blockers (code and message) and drops the
+// rest of each version's entry (executors, queues, counts, ages) and "application".
+enum class GateDetail { kFull, kVerdict };
+
 // 200: application/json, {"safe_to_retire":true,"drained":true,"message":...,"versions":[...],
-//      "results":[<the version entry of GET /v1/versions/{version}>...],...}.
+//      "results":[<the version entry of GET /v1/versions/{version}>...],...}; with kVerdict each
+//      result is {"version","safe_to_retire","blockers":[{"code","message"}...]}.
 // 409: text/plain; charset=utf-8, line 1 the summary (naming each version's blockers), line 2
 //      the same JSON object with "safe_to_retire":false. `age_seconds`: how old the report is.
 GateAnswer GateBody(const GatePayload& payload, const GateSelection& selection, const GateVerdict& verdict,
-                    const Report& report, double age_seconds);
+                    const Report& report, double age_seconds, GateDetail detail = GateDetail::kFull);
 
 // Messages quote names with OneLine (encode/text_format.h): CR, LF, tab and other control
 // characters become escapes, so a hostile name cannot add a line.

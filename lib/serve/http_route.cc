@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "fleet_retire.h"
 #include "names.h"
 
 namespace dbos_drain {
@@ -158,6 +159,45 @@ Route RouteRequest(const std::string& method, const std::string& target) {
       if (!v) return Bad("the version parameter has a broken percent-encoding");
       if (auto why = CheckName(*v, "version"); !why.empty()) return Bad(why);
       r.version = *v;
+    }
+    return r;
+  }
+  if (seg.size() == 2 && seg[0] == "v1" && seg[1] == "retire") {
+    Route r = Method(method, "GET, HEAD", RouteKind::kRetire);
+    if (r.kind != RouteKind::kRetire) return r;
+    std::optional<std::string> keep;
+    for (const auto& q : SplitQuery(query)) {
+      if (q.key != "keep") continue;
+      auto v = q.value ? PercentDecode(*q.value) : std::optional<std::string>(std::string());
+      if (!v) return Bad("the keep parameter has a broken percent-encoding");
+      keep = *v;  // the last one given wins
+    }
+    if (!keep) return Bad("name the versions to keep: GET /v1/retire?keep=V[,V...] (e.g. the new ReplicaSet's hash)");
+    std::string why;
+    auto names = ParseKeepList(*keep, &why);
+    if (!names) return Bad(why);
+    r.keep = std::move(*names);
+    return r;
+  }
+  if (seg.size() == 2 && seg[0] == "v1" && seg[1] == "hold") {
+    Route r = Method(method, "GET, HEAD", RouteKind::kHold);
+    if (r.kind != RouteKind::kHold) return r;
+    for (const auto& q : SplitQuery(query)) {
+      if (q.key != "version" && q.key != "executor" && q.key != "timeout") continue;
+      auto v = q.value ? PercentDecode(*q.value) : std::optional<std::string>(std::string());
+      if (!v) return Bad("the " + q.key + " parameter has a broken percent-encoding");
+      if (q.key == "timeout") {
+        if (v->empty() || v->size() > 6 || v->find_first_not_of("0123456789") != std::string::npos) {
+          return Bad("timeout takes whole seconds (0 or more): the longest the hold may wait before answering");
+        }
+        r.bound_s = std::stoll(*v);
+        continue;
+      }
+      if (auto why = CheckName(*v, q.key == "version" ? "version" : "executor"); !why.empty()) return Bad(why);
+      (q.key == "version" ? r.version : r.executor) = *v;
+    }
+    if (!r.version || !r.executor) {
+      return Bad("the hold needs version= and executor=: GET /v1/hold?version=$DBOS__APPVERSION&executor=$DBOS__VMID");
     }
     return r;
   }

@@ -118,6 +118,7 @@ class Api {
 
   ReportCache& cache() { return *cache_; }
   ServiceMetrics& metrics() { return metrics_; }
+  ApiContext& ctx() { return *ctx_; }
 
  private:
   std::mutex mu_;

@@ -195,6 +195,26 @@ TEST_CASE("tls: serve over https with --tls-cert-file/--tls-key-file", "[service
     INFO(o.Describe());
     CHECK(o.status == 0);
   }
+  SECTION("TLS 1.2 takes forward-secret AEAD suites only (issue 23)") {
+    // Without forward secrecy (RSA key exchange), or CBC with SHA-1: refused.
+    for (const char* weak : {"AES128-SHA", "AES256-GCM-SHA384", "AES128-GCM-SHA256", "ECDHE-RSA-AES128-SHA",
+                             "ECDHE-RSA-AES256-SHA384", "DHE-RSA-AES128-SHA"}) {
+      RequestOptions o = tls;
+      o.tls->ciphers = weak;
+      HttpReply w = svc.Get("/healthz", o);
+      INFO(weak << ": " << w.Describe());
+      CHECK(w.status == 0);
+      CHECK_THAT(w.error, Catch::Contains("TLS handshake failed"));
+    }
+    for (const char* strong : {"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305"}) {
+      RequestOptions o = tls;
+      o.tls->ciphers = strong;
+      HttpReply ok = svc.Get("/healthz", o);
+      INFO(strong << ": " << ok.Describe());
+      CHECK(ok.status == 200);
+    }
+    CHECK(svc.Get("/healthz", tls).status == 200);  // TLS 1.3, OpenSSL's default suites
+  }
   SECTION("TLS and a bearer token together") {
     // (separate service: the flags combine)
     TempDir tok;

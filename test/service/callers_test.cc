@@ -206,6 +206,10 @@ TEST_CASE("no route the examples call answers 2xx with a body that is not a JSON
       check("POST", "/v1/flagger/confirm-promotion", std::regex_replace(flagger, std::regex("%V%"), v));
     }
     check("GET", "/v1/flagger/confirm-promotion");
+    // Issue 24: the blue-green set gate (analysis-template-retire.yaml).
+    for (const char* r : {"/v1/retire?keep=v2", "/v1/retire?keep=v-new", "/v1/retire?keep=", "/v1/retire"}) {
+      for (const char* m : {"GET", "HEAD", "POST"}) check(m, r);
+    }
     return answered_2xx;
   };
 
@@ -213,7 +217,7 @@ TEST_CASE("no route the examples call answers 2xx with a body that is not a JSON
     DrainService svc(Config(db.url()));
     // 4 versions, the report, 3 queue answers; Flagger answers 409 for all three: v1 in flight, v2
     // the latest (drained, never safe to retire), v-unknown unknown.
-    CHECK(check_all(svc, {}) == 8);
+    CHECK(check_all(svc, {}) == 10);  // and the set verdict for keep=v2 and keep=v-new
   }
   SECTION("database unreadable") {
     ServeConfig c = Config("postgresql://nobody@127.0.0.1:1/none");

@@ -167,8 +167,7 @@ TEST_CASE("connections: 10,000 stalled and idle clients are closed by the timeou
   silent.Track();
   slow.Track();
   const size_t closed_early = silent.CountClosed() + slow.CountClosed();
-  // All accepted: one descriptor each; a half request line is still the front listener's to parse,
-  // so it has no forward connection to cpprest yet (front_listener.h).
+  // All accepted: one descriptor each (front_listener.h).
   const bool all_held = WaitUntil([&] { return OpenFds(pid) >= fds_baseline + 10'000; }, seconds(3));
 
   // A normal client while the 10,000 are held: each answer within 100 ms.

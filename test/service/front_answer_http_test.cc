@@ -1,6 +1,6 @@
-// The front listener answers the pollers' GETs itself (plugin/front_answer.h) and forwards the
-// rest to cpprest: both give the same answer to the same question, the listener's thread never
-// waits on a database read, and pipelined GETs are answered in order.
+// The front listener answers every request (plugin/front_listener.h): HTTP/1.1 and HTTP/1.0 get
+// the same answer to the same question, the listener's thread never waits on a database read,
+// and pipelined requests are answered in order.
 #include <catch2/catch.hpp>
 
 #include <thread>
@@ -33,28 +33,27 @@ nlohmann::json WithoutAge(nlohmann::json j) {
   return j;
 }
 
-// The same request as HTTP/1.1 (answered by the front listener) and HTTP/1.0 (which the front
-// never answers itself: cpprest does).
+// The same request as HTTP/1.1 and as HTTP/1.0 (before issue 23 cpprest answered the latter).
 void CheckSameAnswer(const DrainService& svc, const std::string& target, const std::string& extra_headers = "") {
   const std::string head = "GET " + target + " HTTP/1.";
   HttpReply front = Exchange(svc.port(), head + "1\r\nHost: x\r\nConnection: close\r\n" + extra_headers + "\r\n");
-  HttpReply cpprest = Exchange(svc.port(), head + "0\r\nHost: x\r\n" + extra_headers + "\r\n");
-  INFO(target << "\nfront: " << front.Describe() << "\ncpprest: " << cpprest.Describe());
+  HttpReply http10 = Exchange(svc.port(), head + "0\r\nHost: x\r\n" + extra_headers + "\r\n");
+  INFO(target << "\nHTTP/1.1: " << front.Describe() << "\nHTTP/1.0: " << http10.Describe());
   REQUIRE(front.status != 0);
-  CHECK(front.status_line == cpprest.status_line);
+  CHECK(front.status_line == http10.status_line);
   auto fields = [](HttpReply r) {
     r.headers.erase("content-length");  // the bodies differ in age_seconds' digits only
     r.headers.erase("connection");
     return r.headers;
   };
-  CHECK(fields(front) == fields(cpprest));
+  CHECK(fields(front) == fields(http10));
   CHECK(front.Header("content-length") == std::to_string(front.body.size()));
-  CHECK(WithoutAge(front.Json()) == WithoutAge(cpprest.Json()));
+  CHECK(WithoutAge(front.Json()) == WithoutAge(http10.Json()));
 }
 
 }  // namespace
 
-TEST_CASE("front: the pollers' routes get the answer cpprest gives", "[service][front]") {
+TEST_CASE("front: the pollers' routes answer HTTP/1.0 as HTTP/1.1", "[service][front]") {
   TwoVersions fx;
   ServeConfig cfg = Config(fx.db.url());
   cfg.refresh = "30s";  // one report for the whole test: both answers come from it
@@ -105,7 +104,7 @@ TEST_CASE("front: pipelined GETs are answered in order; Connection: close is hon
     CHECK(c.ClosedByPeer(seconds(2)));  // the last one asked for it
   }
   {
-    // A request the front forwards, then more on the same connection: cpprest answers them.
+    // /metrics (encoded on the worker pool), then more on the same connection.
     Connection c(svc.port());
     REQUIRE(c.Send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
     HttpReply m = c.ReadResponse(seconds(5));

@@ -326,6 +326,16 @@ HttpReply Exchange(int port, const std::string& raw, const RequestOptions& optio
       SSL_CTX_set_min_proto_version(ctx.get(), TLS1_VERSION);
       SSL_CTX_set_max_proto_version(ctx.get(), options.tls->max_version);
     }
+    if (!options.tls->ciphers.empty()) {
+      // Offer exactly these TLS 1.2 suites, weak ones included (security level 0), and no 1.3.
+      SSL_CTX_set_security_level(ctx.get(), 0);
+      SSL_CTX_set_max_proto_version(ctx.get(), TLS1_2_VERSION);
+      if (SSL_CTX_set_cipher_list(ctx.get(), options.tls->ciphers.c_str()) != 1) {
+        close(fd);
+        reply.error = "OpenSSL does not know the suites " + options.tls->ciphers;
+        return done(reply);
+      }
+    }
     if (SSL_CTX_load_verify_locations(ctx.get(), options.tls->ca_file.c_str(), nullptr) != 1) {
       close(fd);
       reply.error = "cannot load CA file " + options.tls->ca_file;

@@ -19,6 +19,7 @@ struct TlsClient {
   std::string ca_file;                 // PEM file the server certificate must chain to
   std::string expect_host = "127.0.0.1";  // checked against the certificate (IP or DNS name)
   int max_version = 0;  // e.g. TLS1_1_VERSION to offer only old protocols; 0: OpenSSL's default
+  std::string ciphers;  // TLS 1.2 suites to offer only (OpenSSL names, "AES128-SHA"); "": OpenSSL's default
 };
 
 struct RequestOptions {

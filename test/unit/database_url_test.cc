@@ -159,3 +159,27 @@ TEST_CASE("RedactSecrets removes passwords in URL and key=value forms", "[url][r
   CHECK(RedactSecrets("nothing secret here", "hunter2") == "nothing secret here");
   CHECK(RedactSecrets("no password known", "") == "no password known");
 }
+
+TEST_CASE("a password with an unencoded '/' or '@' is read whole and never shown (issue 23)", "[url]") {
+  const std::string pw = "pa/ss@word";
+  const auto t = ParseConnectionTarget("postgresql://u:" + pw + "@127.0.0.1:5433/db", std::chrono::seconds(2));
+  CHECK(t.password == pw);
+  CHECK(t.description == "127.0.0.1:5433/db as u");
+  CHECK(EncodeUserInfo("postgresql://u:a/b@c@h/db?sslmode=disable") == "postgresql://u:a%2Fb%40c@h/db?sslmode=disable");
+  // Already encoded, no password, a key=value string: unchanged.
+  CHECK(EncodeUserInfo("postgresql://u:a%40b@h/db") == "postgresql://u:a%40b@h/db");
+  CHECK(EncodeUserInfo("postgresql://h/db@x") == "postgresql://h/db@x");
+  CHECK(EncodeUserInfo("host=h password=a@b/c") == "host=h password=a@b/c");
+}
+
+TEST_CASE("the description holds no run of 4 characters of the password, whatever libpq made of the URL", "[url]") {
+  // A host name that happens to hold the password's text.
+  const auto t = ParseConnectionTarget("postgresql://u:Kv7Jq9@db-Kv7Jq9x.example:5432/app", std::chrono::seconds(2));
+  CHECK(t.description.find("Kv7J") == std::string::npos);
+  CHECK(t.description.find("v7Jq") == std::string::npos);
+  CHECK(t.description.find("5432/app as u") != std::string::npos);
+  // A key=value string libpq reads its own way: the password's runs are scrubbed from the rest.
+  const auto kv = ParseConnectionTarget("host=zz-s3cr3t-zz password=s3cr3t dbname=d", std::chrono::seconds(2));
+  CHECK(kv.description.find("s3cr") == std::string::npos);
+  CHECK(kv.description.find("cr3t") == std::string::npos);
+}

@@ -256,3 +256,22 @@ TEST_CASE("replica: Prometheus gauges for standby, lag and the bound", "[replica
   in.report = nullptr;
   CHECK(prom::ParseExposition(EncodePrometheus(in)).Value("dbos_drain_max_replica_lag_seconds") == 10.0);
 }
+
+TEST_CASE("replica: a standby snapshot read on another server than the replay position is of unknown lag",
+          "[replica][pooler]") {
+  StandbyObservation o;  // what SystemDatabase keeps when a pooler moved the snapshot (issue 20)
+  o.in_recovery = true;
+  o.now_ms = kNow;
+  o.other_server = true;
+  ReplicaAssessment a = AssessReplica(o, kMax);
+  CHECK(a.standby);
+  CHECK(a.state == "unknown_server");
+  CHECK_FALSE(a.lag_seconds);
+  CHECK_FALSE(a.fresh);
+  REQUIRE(a.reason);
+  CHECK(a.reason->rfind("replica lag unknown: the snapshot ran on a standby other than", 0) == 0);
+  // On a primary the data is the read's, whichever server answered the check.
+  o.in_recovery = false;
+  CHECK(AssessReplica(o, kMax).fresh);
+  CHECK(AssessReplica(o, kMax).state == "primary");
+}

@@ -1,6 +1,9 @@
 // The session settings of the report read (lib/db/report_session.h): sized from the backlog.
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <utility>
+
 #include "report_session.h"
 
 using namespace dbos_drain;
@@ -36,18 +39,19 @@ TEST_CASE("a large backlog gets the parallel aggregate the bare count gets", "[q
   CHECK(SizeReportSession(1000000).parallel_workers == 2);
 }
 
-TEST_CASE("the settings are plain SET statements for the session", "[query][session]") {
-  auto small = ReportSessionStatements(SizeReportSession(0));
+TEST_CASE("the settings are (name, value) pairs for the report's transaction", "[query][session]") {
+  using S = std::pair<std::string, std::string>;
+  auto small = ReportSessionSettings(SizeReportSession(0));
   REQUIRE(small.size() == 4);
-  CHECK(small[0] == "SET work_mem = '4096kB'");
-  CHECK(small[1] == "SET max_parallel_workers_per_gather = 0");
-  CHECK(small[2] == "SET parallel_tuple_cost = 0.1");
-  CHECK(small[3] == "SET enable_bitmapscan = off");
-  auto large = ReportSessionStatements(SizeReportSession(1000000));
-  CHECK(large[0] == "SET work_mem = '65536kB'");
-  CHECK(large[1] == "SET max_parallel_workers_per_gather = 2");
-  CHECK(large[2] == "SET parallel_tuple_cost = 0.001");
-  CHECK(large[3] == "SET enable_bitmapscan = on");
+  CHECK(small[0] == S{"work_mem", "4096kB"});
+  CHECK(small[1] == S{"max_parallel_workers_per_gather", "0"});
+  CHECK(small[2] == S{"parallel_tuple_cost", "0.1"});
+  CHECK(small[3] == S{"enable_bitmapscan", "off"});
+  auto large = ReportSessionSettings(SizeReportSession(1000000));
+  CHECK(large[0] == S{"work_mem", "65536kB"});
+  CHECK(large[1] == S{"max_parallel_workers_per_gather", "2"});
+  CHECK(large[2] == S{"parallel_tuple_cost", "0.001"});
+  CHECK(large[3] == S{"enable_bitmapscan", "on"});
 }
 
 TEST_CASE("small backlogs are read with plain index scans, large ones with one scan", "[query][session]") {
