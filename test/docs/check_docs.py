@@ -18,7 +18,8 @@
   3. codes: every blocker code (the first string of a `blockers.push_back({"code", ...})` or a
      `Blocker{"code", ...}` anywhere in lib/) and every error code (the names ErrorCodeName
      returns in lib/core/drain_error.cc, and the code argument of each ErrorResponse(status,
-     "code", ...) / Error(status, "code", ...) in lib/ and plugin/) has a `### \\`code\\`` heading
+     "code", ...) / Error(status, "code", ...) / Reject(status, "code", ...) (the front
+     listener's refusals) in lib/ and plugin/) has a `### \\`code\\`` heading
      in docs/troubleshooting.md, and every code heading there names a code that exists.
   4. links: every relative link of README.md, docs/**/*.md, examples/**/README.md and
      lib/README.md resolves to an existing file or folder, and a #anchor to a heading of the
@@ -357,7 +358,7 @@ def code_sources():
         for pattern in (r'blockers\.(?:push_back|emplace_back)\(\s*\{?\s*"([a-z][a-z0-9_]*)"', r'Blocker\s*\{\s*"([a-z][a-z0-9_]*)"'):
             for m in re.finditer(pattern, text):
                 blockers.setdefault(m.group(1), "%s:%d" % (rel, line_of(text, m.start())))
-        for m in re.finditer(r'\b(?:ErrorResponse|Error)\(\s*\d{3}\s*,\s*"([a-z][a-z0-9_]*)"', text):
+        for m in re.finditer(r'\b(?:ErrorResponse|Error|Reject)\(\s*\d{3}\s*,\s*"([a-z][a-z0-9_]*)"', text):
             errors.setdefault(m.group(1), "%s:%d" % (rel, line_of(text, m.start())))
     text = read("lib/core/drain_error.cc")
     body = re.search(r"ErrorCodeName\(ErrorCode code\)\s*\{(.*?)\n\}", text, re.S)
