@@ -20,7 +20,8 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
       ("max-db-share", po::value<std::string>()->default_value("10%")->value_name("PERCENT"),
        "spend at most this share of one database core on report reads: a slow read stretches the refresh interval "
        "and the staleness bound (100% = no budget)")
-      ("threads", po::value<unsigned>()->value_name("N"), "HTTP worker threads (default: number of cores, at least 2)")
+      ("threads", po::value<unsigned>()->value_name("N"), "threads of cpprest's pool, the HTTP client side (default: number of cores, at least 2); "
+       "the server answers on one listener thread and its own worker pool")
       ("log-format", po::value<std::string>()->default_value("json")->value_name("json|text"), "log line format on stderr")
       ("log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"), "debug, info, warn or error")
       ("auth-token-file", po::value<std::string>()->value_name("PATH"),
@@ -29,7 +30,7 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
       ("tls-key-file", po::value<std::string>()->value_name("PATH"), "PEM private key for https")
       ("patch-metrics", "append the workflow patch series to /metrics (reads operation_outputs for each scrape's refresh)")
       ("header-timeout", po::value<std::string>()->default_value("10s")->value_name("DURATION"),
-       "close a connection whose request line and headers have not arrived whole within this")
+       "close a connection whose request (line, headers and body) has not arrived whole within this")
       ("idle-timeout", po::value<std::string>()->default_value("75s")->value_name("DURATION"),
        "close a keep-alive connection after this long without a request")
       ("max-connections", po::value<unsigned>()->default_value(1024)->value_name("N"),
