@@ -56,7 +56,7 @@ struct ApiContext {
   // the patch series (serve --patch-metrics), reading through `patches`.
   PatchCache* patches = nullptr;
   bool patch_metrics = false;
-  // GET /v1/hold (README, "The pod hold"); null: answered 503.
+  // GET /v1/hold (docs/guards.md, "The pod hold"); null: answered 503.
   HoldBoard* holds = nullptr;
 };
 
