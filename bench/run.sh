@@ -159,7 +159,8 @@ report_stats() {
   "${PSQL[@]}" -At -F ' ' "$ADMIN" -c "SELECT COALESCE(sum(s.calls) FILTER (WHERE s.query LIKE '%AS kind, application_version AS version%'), 0),
     COALESCE(round(sum(s.total_exec_time)::numeric, 1), 0)
     FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-    WHERE d.datname = '$1' AND (s.query LIKE '%AS kind, application_version AS version%' OR s.query LIKE '%AS retire_kind%')"
+    WHERE d.datname = '$1' AND (s.query LIKE '%AS kind, application_version AS version%' OR s.query LIKE '%AS retire_kind%'
+      OR s.query LIKE '%AS status_check_kind%')"
 }
 
 # capture_query URL SCHEMA OUTFILE [FRESHFILE]: the report query dbos-drain prepares for SCHEMA and
@@ -180,7 +181,7 @@ capture_query() {
   local now="(extract(epoch FROM now()) * 1000)::bigint" w=$QUIET_MS
   local lo="($now - $w)" edge="((($now - $w) / 1000 + 1) * 1000)" from="((($now - 2000 - 10000) / 1000) * 1000)"
   tail -c +"$((offset + 1))" "$SERVER_LOG" | awk -v fresh="$fresh" -v lo="$lo" -v edge="$edge" -v from="$from" '
-    function flush() { if (on == 1) q = cur; else if (on == 2) r = cur; on = 0 }
+    function flush() { if (on == 1) q = cur; else if (on == 2) r = cur; else if (on == 3) chk = cur; on = 0 }
     /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / { if (on) flush() }
     on { sub(/^\t/, ""); cur = cur " " $0; next }
     /statement: SET (work_mem|max_parallel_workers_per_gather|parallel_tuple_cost|enable_bitmapscan|jit) / {
@@ -188,6 +189,8 @@ capture_query() {
       s = $0; sub(/.*statement: SET /, "", s); sets[s ~ /^jit/ ? "jit" : s] = s; next }
     /execute dbos_drain_report: / && q == "" { cur = $0; sub(/.*execute dbos_drain_report: /, "", cur); on = 1; next }
     /execute dbos_drain_retire: / && r == "" { cur = $0; sub(/.*execute dbos_drain_retire: /, "", cur); on = 2; next }
+    /statement: SET LOCAL / && chk == "" { chkset = $0; sub(/.*statement: /, "", chkset); chkset = chkset ";\n"; next }
+    /statement: SELECT .g.::text AS status_check_kind/ && chk == "" { cur = $0; sub(/.*statement: /, "", cur); on = 3; next }
     END { if (on) flush()
           if (q == "") exit 1
           head = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n"
@@ -199,6 +202,7 @@ capture_query() {
           gsub(/\$1/, lo, r); gsub(/\$2/, edge, r); gsub(/\$3/, "GREATEST(" from ", " edge ")", r)
           gsub(/\$1/, lo, full); gsub(/\$2/, edge, full); gsub(/\$3/, edge, full)
           printf "%s%s;\n%s;\nCOMMIT;\n", head, q, r > fresh
+          if (chk != "") printf "%s%s%s;\nCOMMIT;\n", head, chkset, chk > (fresh "-check")
           printf "%s%s;\n%s;\nCOMMIT;\n", head, q, full > (fresh "-full") }' >"$f" || die "could not find the report (and retire) query of $db/$schema in $SERVER_LOG"
 }
 
@@ -226,11 +230,17 @@ measure_report() {
   parse_kv fr "$(pgbench_times "$OUT/fresh-$label.sql" "$url" "$RUNS" "fresh-$label")"
   declare -A ff=()
   parse_kv ff "$(pgbench_times "$OUT/fresh-$label.sql-full" "$url" "$RUNS" "fresh-full-$label")"
+  # The status check (issue 22, core/status_ledger.h), with the SET LOCAL dbos-drain runs before it
+  # in its savepoint (parallel workers): a scan of workflow_status that status/wait
+  # run on every read and serve on a version's departure from in flight and every
+  # --status-check-interval. At most 5 runs: at 10M it takes seconds.
+  declare -A sc=([p50]=- [p99]=-)
+  [ -s "$OUT/fresh-$label.sql-check" ] && parse_kv sc "$(pgbench_times "$OUT/fresh-$label.sql-check" "$url" "$(( RUNS < 5 ? RUNS : 5 ))" "check-$label")"
   ratio=$(awk -v a="${q[p50]}" -v b="${c[p50]}" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')
-  log "report $label: p50 ${q[p50]} ms p99 ${q[p99]} ms; bare count p50 ${c[p50]} ms p99 ${c[p99]} ms; ratio $ratio; fresh report (+ retire statement) p50 ${fr[p50]} ms p99 ${fr[p99]} ms, with a full window read p50 ${ff[p50]} ms p99 ${ff[p99]} ms; settings $settings"
+  log "report $label: p50 ${q[p50]} ms p99 ${q[p99]} ms; bare count p50 ${c[p50]} ms p99 ${c[p99]} ms; ratio $ratio; fresh report (+ retire statement) p50 ${fr[p50]} ms p99 ${fr[p99]} ms, with a full window read p50 ${ff[p50]} ms p99 ${ff[p99]} ms; status check p50 ${sc[p50]} ms p99 ${sc[p99]} ms; settings $settings"
   record report size="$size" shape="$shape" tag="${tag:-}" report_p50="${q[p50]}" report_p99="${q[p99]}" report_mean="${q[mean]}" \
     fresh_p50="${fr[p50]}" fresh_p99="${fr[p99]}" fresh_full_p50="${ff[p50]}" fresh_full_p99="${ff[p99]}" \
-    count_p50="${c[p50]}" count_p99="${c[p99]}" ratio="$ratio" settings="${settings:-none}" plan="${plan:-?}" runs="$RUNS"
+    count_p50="${c[p50]}" count_p99="${c[p99]}" check_p50="${sc[p50]}" check_p99="${sc[p99]}" ratio="$ratio" settings="${settings:-none}" plan="${plan:-?}" runs="$RUNS"
 }
 
 # intake_start URL: INTAKE_RATE new workflows per second of the latest version (pgbench -R), each

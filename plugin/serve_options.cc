@@ -1,5 +1,6 @@
 #include "serve_options.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "cli_options.h"
@@ -20,6 +21,9 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
       ("max-db-share", po::value<std::string>()->default_value("10%")->value_name("PERCENT"),
        "spend at most this share of one database core on report reads: a slow read stretches the refresh interval "
        "and the staleness bound (100% = no budget)")
+      ("status-check-interval", po::value<std::string>()->default_value("60s")->value_name("DURATION"),
+       "check for SUSPENDED workflows and unknown statuses (a scan of workflow_status) at least this often, and "
+       "whenever a version's in-flight rows leave; at most --quiet-period")
       ("threads", po::value<unsigned>()->value_name("N"), "threads of cpprest's pool, the HTTP client side (default: number of cores, at least 2); "
        "the server answers on one listener thread and its own worker pool")
       ("log-format", po::value<std::string>()->default_value("json")->value_name("json|text"), "log line format on stderr")
@@ -52,6 +56,9 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
 
   o.settings = SettingsFromFlags(vm);
   o.settings.read_deadline.reset();  // the report cache's watchdog bounds reads (abort_after below)
+  // At most the quiet period: a row never seen in flight then still shows as a recent start
+  // until a check has run (core/status_ledger.h).
+  o.settings.status_check_interval = std::min(DurationFlag(vm, "status-check-interval"), o.settings.quiet_period);
   o.policy = PolicyFromFlags(vm);
   o.patch_policy = PatchOptionsFromFlags(vm);
   o.patch_metrics = vm.count("patch-metrics") > 0;

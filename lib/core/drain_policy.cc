@@ -1,6 +1,7 @@
 #include "drain_policy.h"
 
 #include <algorithm>
+#include <set>
 #include <tuple>
 #include <sstream>
 
@@ -65,7 +66,12 @@ void DecideCounts(VersionReport& entry, const Report& report, const PolicyOption
     }
     return;
   }
-  entry.drained = entry.in_flight.total() == 0;
+  entry.drained = entry.in_flight.total() == 0 && entry.unknown_statuses.empty();
+  if (!entry.unknown_statuses.empty()) {
+    std::string list;
+    for (const auto& [status, n] : entry.unknown_statuses) list += (list.empty() ? "" : ", ") + std::to_string(n) + " " + status;
+    entry.reason = "workflows of a status dbos-drain does not know (" + list + "): never read as finished; upgrade dbos-drain";
+  }
 }
 
 }  // namespace
@@ -85,15 +91,39 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
     report.as_of_ms = std::min(report.as_of_ms, report.replica.data_as_of_ms);
   }
 
-  // Latest: highest version_timestamp; ties broken by created_at, then name, so it is stable.
-  const RegisteredVersion* latest = nullptr;
+  // Latest: highest version_timestamp; ties broken by created_at, then name, so it is stable. Per
+  // application scope, as the SDKs read it (own application_name or NULL): several applications
+  // may share one system database, each with its own latest. A version owned by no application
+  // is in every scope, and then the highest of all versions is a latest too (fail closed: an SDK
+  // that registers without an application name may take it for its own).
+  std::map<std::string, const RegisteredVersion*> latest_of;
+  bool unowned = false;
   for (const auto& r : snapshot.registered) {
-    if (!latest || std::tie(r.version_timestamp_ms, r.created_at_ms, r.name) >
-                       std::tie(latest->version_timestamp_ms, latest->created_at_ms, latest->name)) {
-      latest = &r;
+    if (r.application) latest_of.try_emplace(*r.application, nullptr);
+    unowned = unowned || !r.application;
+  }
+  if (unowned || latest_of.empty()) latest_of.try_emplace("", nullptr);
+  for (auto& [app, best] : latest_of) {
+    for (const auto& r : snapshot.registered) {
+      if (!app.empty() && r.application && *r.application != app) continue;
+      if (!best || std::tie(r.version_timestamp_ms, r.created_at_ms, r.name) >
+                       std::tie(best->version_timestamp_ms, best->created_at_ms, best->name)) {
+        best = &r;
+      }
     }
   }
-  if (latest) report.latest_version = latest->name;
+  std::set<std::string> latest_names;
+  for (const auto& [app, best] : latest_of) {
+    if (!best) continue;
+    report.latest_by_application[app] = best->name;
+    latest_names.insert(best->name);
+  }
+  // One name when there is one scope (or every scope agrees); else none: "the" latest is not one version.
+  const RegisteredVersion* latest = nullptr;
+  if (latest_names.size() == 1) {
+    for (const auto& [app, best] : latest_of) latest = best ? best : latest;
+    report.latest_version = latest->name;
+  }
 
   std::map<std::string, VersionReport> entries;
   auto entry_for = [&](const std::string& name) -> VersionReport& {
@@ -105,7 +135,9 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
     auto& e = entry_for(r.name);
     e.known = true;
     e.registered_at_ms = r.version_timestamp_ms;
+    if (r.application && !e.application) e.application = r.application;
   }
+  for (const auto& name : latest_names) entry_for(name).latest = true;
   for (const auto& name : snapshot.versions_with_history) entry_for(name).known = true;
 
   for (const auto& q : snapshot.queues) {
@@ -114,6 +146,23 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
     qr.registered = true;
     qr.concurrency = q.concurrency;
     qr.worker_concurrency = q.worker_concurrency;
+    qr.application = q.application;
+  }
+
+  // Statuses dbos-drain does not know: a version's own rows block it; NULL-version rows block
+  // every version (below): who takes them depends on the SDK generation (the latest only, or any
+  // version before TS 4.24 / Python 2.27 / Go 0.19), and what the status means is unknown.
+  report.statuses_checked_at_ms = snapshot.statuses_checked_at_ms;
+  report.statuses_unchecked = snapshot.statuses_unchecked;
+  for (const auto& u : snapshot.unknown_statuses) {
+    if (!u.version) {
+      report.unassigned_unknown_statuses[u.status] += u.count;
+      continue;
+    }
+    auto& e = entry_for(*u.version);
+    e.known = true;
+    e.unknown_statuses[u.status] += u.count;
+    if (!e.oldest_in_flight_ms || u.oldest_created_at_ms < *e.oldest_in_flight_ms) e.oldest_in_flight_ms = u.oldest_created_at_ms;
   }
 
   std::vector<const InFlightGroup*> unassigned;
@@ -148,6 +197,11 @@ Report BuildReport(const Snapshot& snapshot, const PolicyOptions& options) {
     report.unassigned_not_queued.pending -= counts.pending;
     report.unassigned_not_queued.enqueued -= counts.enqueued;
     report.unassigned_not_queued.delayed -= counts.delayed;
+    report.unassigned_not_queued.suspended -= counts.suspended;
+  }
+  for (auto& [name, e] : entries) {
+    for (const auto& [status, n] : report.unassigned_unknown_statuses) e.unknown_statuses[status] += n;
+    e.statuses_checked = !snapshot.statuses_unchecked;
   }
 
   AttachRetireInputs(snapshot, report.latest_version, entries);
@@ -178,6 +232,8 @@ VersionReport FindVersion(const Report& report, const std::string& version,
   if (const VersionReport* e = report.Find(version)) return *e;
   VersionReport unknown;
   unknown.version = version;
+  unknown.unknown_statuses = report.unassigned_unknown_statuses;
+  unknown.statuses_checked = !report.statuses_unchecked;
   Decide(unknown, report, options);
   DecideRetire(unknown, report.as_of_ms, report.quiet_period_ms, report.intake_read, report.replica);
   return unknown;
@@ -212,6 +268,7 @@ std::string SummaryLine(const VersionReport& v, int64_t as_of_ms) {
   part(v.in_flight.pending, "pending", false);
   part(v.in_flight.enqueued, "enqueued", true);
   part(v.in_flight.delayed, "delayed", true);
+  part(v.in_flight.suspended, "suspended", false);
   if (v.oldest_in_flight_ms) {
     out << ", oldest "
         << FormatAge(v.oldest_in_flight_age_ms ? *v.oldest_in_flight_age_ms

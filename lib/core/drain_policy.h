@@ -2,12 +2,18 @@
 // unit-tested without a database.
 //
 // Rules (README, "What drained means"):
-//  - A version is drained when it is known and has no PENDING, ENQUEUED or DELAYED workflow.
+//  - A version is drained when it is known and has no PENDING, ENQUEUED, DELAYED or SUSPENDED
+//    workflow and no workflow of a status dbos-drain does not know (its own or NULL-version ones:
+//    those block every version, since which version takes them depends on the SDK generation).
 //  - Known: registered in application_versions, or some workflow_status row carries it.
 //  - An unknown version is not drained (a typo must never retire pods), unless the caller opts
 //    out with PolicyOptions::unknown_version_drained.
-//  - Latest: highest version_timestamp in application_versions. Rows with a NULL version are only
-//    dequeued by the latest version, so they count toward it and never block another version.
+//  - Latest: highest version_timestamp in application_versions, per application scope (the SDKs
+//    read their own application_name or NULL): with several applications in one database each
+//    has its latest, and every one of them is `latest`; a version owned by no application is in
+//    every scope, and then the highest of all is a latest too. Report::latest_version is set only
+//    when that is one version. Rows with a NULL version can be taken by the latest version, so
+//    they count toward it (when it is one version) and never block another version.
 //  - The version PATCHING_ENABLED is flagged: with patching, versions do not separate deployments.
 //  - On a standby whose data is older than --max-replica-lag (or of unknown age), no version is
 //    drained: `reason` starts with the replica's reason (issue 15).

@@ -6,7 +6,13 @@ std::optional<InFlightStatus> ParseInFlightStatus(const std::string& status) {
   if (status == "PENDING") return InFlightStatus::kPending;
   if (status == "ENQUEUED") return InFlightStatus::kEnqueued;
   if (status == "DELAYED") return InFlightStatus::kDelayed;
+  if (status == "SUSPENDED") return InFlightStatus::kSuspended;
   return std::nullopt;
+}
+
+bool IsFinishedStatus(const std::string& status) {
+  return status == "SUCCESS" || status == "ERROR" || status == "CANCELLED" ||
+         status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED" || status == "RETRIES_EXCEEDED";
 }
 
 void StatusCounts::Add(InFlightStatus status, int64_t count) {
@@ -14,6 +20,7 @@ void StatusCounts::Add(InFlightStatus status, int64_t count) {
     case InFlightStatus::kPending: pending += count; break;
     case InFlightStatus::kEnqueued: enqueued += count; break;
     case InFlightStatus::kDelayed: delayed += count; break;
+    case InFlightStatus::kSuspended: suspended += count; break;
   }
 }
 
@@ -21,6 +28,7 @@ void StatusCounts::Add(const StatusCounts& other) {
   pending += other.pending;
   enqueued += other.enqueued;
   delayed += other.delayed;
+  suspended += other.suspended;
 }
 
 const char* IntakeKindName(IntakeKind kind) {

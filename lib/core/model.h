@@ -8,30 +8,42 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "replica_lag.h"
 
 namespace dbos_drain {
 
-// The three statuses of a workflow that has not finished.
-enum class InFlightStatus { kPending, kEnqueued, kDelayed };
+// The statuses of a workflow that has not finished. SUSPENDED (Python 3.5+, TS 5.5+, Java 1.4):
+// waiting in recv/sleep outside memory; it needs a worker of its version when it wakes.
+enum class InFlightStatus { kPending, kEnqueued, kDelayed, kSuspended };
 
-// Parses "PENDING" / "ENQUEUED" / "DELAYED"; anything else is not in flight.
+// Parses "PENDING" / "ENQUEUED" / "DELAYED" / "SUSPENDED"; anything else is not in flight.
 std::optional<InFlightStatus> ParseInFlightStatus(const std::string& status);
+
+// SUCCESS, ERROR, CANCELLED, MAX_RECOVERY_ATTEMPTS_EXCEEDED, RETRIES_EXCEEDED (older Python and
+// TS 1.x-2.x). A status neither finished nor in flight is unknown: it never reads as finished.
+bool IsFinishedStatus(const std::string& status);
 
 struct StatusCounts {
   int64_t pending = 0;
   int64_t enqueued = 0;
   int64_t delayed = 0;
+  int64_t suspended = 0;
 
-  int64_t total() const { return pending + enqueued + delayed; }
+  int64_t total() const { return pending + enqueued + delayed + suspended; }
   void Add(InFlightStatus status, int64_t count);
   void Add(const StatusCounts& other);
   bool operator==(const StatusCounts& o) const {
-    return pending == o.pending && enqueued == o.enqueued && delayed == o.delayed;
+    return pending == o.pending && enqueued == o.enqueued && delayed == o.delayed && suspended == o.suspended;
   }
 };
+
+// The highest dbos_migrations.version dbos-drain was tested with (TS SDK 5.3.0; Python's numbering
+// ends at 108). Higher levels exist (124-130, Java 1.4): they are read like any other, the shape
+// check (tables and columns) decides, and the report says the level is newer than tested.
+inline constexpr int64_t kNewestKnownMigration = 123;
 
 // Which optional tables and columns the system database has. Read once per connection; the
 // report query is built to fit it.
@@ -46,6 +58,7 @@ struct SchemaShape {
   bool queues_have_application_name = false;   // queues.application_name
   bool queues_have_worker_concurrency = false;
   std::optional<int64_t> migration;            // dbos_migrations.version, when readable
+  bool migration_newer_than_known() const { return migration && *migration > kNewestKnownMigration; }
   // For the retire verdict (retire_policy.h): where a recent start came from, and finish times.
   bool has_schedule_name = false;              // workflow_status.schedule_name (5.x)
   bool has_forked_from = false;                // workflow_status.forked_from
@@ -84,11 +97,28 @@ struct InFlightGroup {
   int64_t oldest_created_at_ms = 0;
 };
 
+// workflow_status rows of a status dbos-drain does not know (neither finished nor in flight),
+// from the status check (report_query.h: BuildStatusCheckQuery).
+struct UnknownStatusGroup {
+  std::optional<std::string> version;  // NULL: no version (see drain_policy.h: blocks every version)
+  std::string status;
+  int64_t count = 0;
+  int64_t oldest_created_at_ms = 0;
+};
+
 // A row of application_versions.
 struct RegisteredVersion {
+  RegisteredVersion() = default;
+  RegisteredVersion(std::string name_, int64_t version_timestamp, int64_t created_at,
+                    std::optional<std::string> application_ = std::nullopt)
+      : name(std::move(name_)), version_timestamp_ms(version_timestamp), created_at_ms(created_at),
+        application(std::move(application_)) {}
   std::string name;
   int64_t version_timestamp_ms = 0;
   int64_t created_at_ms = 0;
+  // application_name (newer schemas); NULL (or an older schema): owned by no application, so in
+  // every application's scope (the SDKs read "own or NULL").
+  std::optional<std::string> application;
 };
 
 // A row of the queues table.
@@ -96,6 +126,7 @@ struct QueueConfig {
   std::string name;
   std::optional<int64_t> concurrency;
   std::optional<int64_t> worker_concurrency;
+  std::optional<std::string> application;  // queues.application_name (newer schemas); NULL: none
 };
 
 // The created_at / completed_at ranges one read of the quiet period covered afresh
@@ -114,6 +145,12 @@ struct Snapshot {
   std::optional<std::string> application;  // --application, when it applied
   bool application_filter_ignored = false; // --application given but no application_name column
   std::vector<InFlightGroup> groups;
+  // The status check (core/status_ledger.h): rows of an unknown status, and the database time of
+  // the check whose SUSPENDED and unknown rows this snapshot holds. SUSPENDED rows are in `groups`.
+  std::vector<UnknownStatusGroup> unknown_statuses;
+  std::optional<int64_t> statuses_checked_at_ms;
+  bool statuses_checked_now = false;  // the check ran in this snapshot (not carried from an earlier one)
+  bool statuses_unchecked = false;    // a due check failed: no version is safe (blocker statuses_unchecked)
   std::vector<RegisteredVersion> registered;
   std::vector<QueueConfig> queues;
   // Versions asked about and proven, by a lookup of workflow history, to have workflow_status rows.
@@ -165,8 +202,10 @@ struct Intake {
 // The verdict for one application version.
 struct VersionReport {
   std::string version;
+  // application_name of its application_versions row(s): null when unregistered or owned by none.
+  std::optional<std::string> application;
   bool known = false;
-  bool latest = false;
+  bool latest = false;  // the latest of its application's scope (drain_policy.h)
   bool patching = false;
   bool drained = false;
   std::optional<int64_t> registered_at_ms;
@@ -177,6 +216,10 @@ struct VersionReport {
   std::map<std::string, StatusCounts> queues;
   std::map<std::string, StatusCounts> executors;
   int64_t unassigned_in_flight = 0;   // how many of in_flight are NULL-version rows
+  // Rows of a status dbos-drain does not know, by status (their own and NULL-version ones): they
+  // block the version (blocker unknown_status).
+  std::map<std::string, int64_t> unknown_statuses;
+  bool statuses_checked = true;       // false: the status check has not run (blocker statuses_unchecked)
   std::optional<int64_t> oldest_in_flight_ms;
   std::optional<int64_t> oldest_in_flight_age_ms;  // as_of - oldest, clamped at 0 (app clocks skew)
 
@@ -204,6 +247,7 @@ struct VersionReport {
 struct QueueReport {
   std::string name;
   bool registered = false;  // in the queues table
+  std::optional<std::string> application;  // its application_name in the queues table
   std::optional<int64_t> concurrency;
   std::optional<int64_t> worker_concurrency;
   StatusCounts in_flight;
@@ -215,9 +259,15 @@ struct Report {
   SchemaShape shape;
   std::optional<std::string> application;
   bool application_filter_ignored = false;
+  // The latest version: of the only application scope. With several applications in the
+  // database (and no --application) it is null and latest_by_application names each one's.
   std::optional<std::string> latest_version;
+  std::map<std::string, std::string> latest_by_application;  // application ("" = owned by none) -> latest
   StatusCounts unassigned;
   std::map<std::string, StatusCounts> unassigned_queues;
+  std::map<std::string, int64_t> unassigned_unknown_statuses;  // NULL-version rows of an unknown status
+  std::optional<int64_t> statuses_checked_at_ms;               // see Snapshot
+  bool statuses_unchecked = false;                             // see Snapshot
   std::vector<VersionReport> versions;  // registered first (oldest first), then the others by name
   std::map<std::string, QueueReport> queues;
   std::set<std::string> versions_probed;

@@ -82,7 +82,8 @@ PatchesReport BuildPatchesReport(const PatchSnapshot& snapshot, const PatchOptio
     r.positions = p.positions;
     for (const auto& [f, ids] : p.positions) r.functions.insert(f);
     r.first_recorded_ms = p.first_recorded_ms;
-    r.first_recorded_exact = snapshot.history_complete && snapshot.history.count(name) > 0;
+    r.first_recorded_exact = snapshot.history_complete && snapshot.history.count(name) > 0 &&
+                             snapshot.history.at(name).first_recorded_ms.has_value() && !snapshot.undated.count(name);
     const std::string marker = kPatchMarkerPrefix + name;
 
     std::vector<const PatchWorkflowRow*> holders, blocking;

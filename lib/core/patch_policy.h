@@ -68,7 +68,9 @@ struct PatchStepRow {
 // What the marker history (all of operation_outputs, finished workflows included) says about
 // one patch.
 struct PatchHistoryEntry {
-  int64_t first_recorded_ms = 0;
+  // The earliest marker time (started, else completed) known; none when no marker of it has a
+  // time (Go writes both NULL; Java completed NULL). Never made up.
+  std::optional<int64_t> first_recorded_ms;
   std::map<std::string, std::set<int>> positions;  // workflow function -> marker function ids
 };
 
@@ -78,6 +80,8 @@ struct PatchSnapshot {
   std::vector<PatchStepRow> steps;
   std::map<std::string, PatchHistoryEntry> history;  // by patch name
   bool history_complete = false;  // history covers every marker ever recorded (not only recent)
+  // Patches with a marker that has no time at all (Go): their first_recorded is a bound at most.
+  std::set<std::string> undated;
 };
 
 struct PatchOptions {
@@ -104,7 +108,7 @@ struct PatchReport {
   std::set<std::string> functions;
   std::map<std::string, std::set<int>> positions;
   std::optional<int64_t> first_recorded_ms;
-  bool first_recorded_exact = false;  // false: an upper bound (history incomplete)
+  bool first_recorded_exact = false;  // false: an upper bound (history incomplete, or a marker without a time)
   int64_t in_flight_with_marker = 0;
   int64_t blocking_deprecation = 0;
   bool safe_to_deprecate = false;

@@ -10,6 +10,7 @@ QueueDemand ComputeQueueDemand(const Report& report, const std::string& queue,
     d.known = true;
     d.worker_concurrency = q->second.worker_concurrency;
     d.concurrency = q->second.concurrency;
+    d.application = q->second.application;
     d.counts = q->second.in_flight;
   }
   if (!d.known && report.shape.has_queues) {
@@ -27,7 +28,10 @@ QueueDemand ComputeQueueDemand(const Report& report, const std::string& queue,
       d.selection = QueueSelection::kLatest;
       if (!report.latest_version) {
         d.outcome = QueueDemandOutcome::kNoLatestVersion;
-        d.message = report.shape.has_application_versions
+        d.message = report.latest_by_application.size() > 1
+                        ? "version=latest: several applications share this system database, each with its own "
+                          "latest version; start dbos-drain with --application, or name the version"
+                    : report.shape.has_application_versions
                         ? "version=latest: no version is registered in " + report.shape.schema +
                               ".application_versions yet; name the version instead"
                         : "version=latest needs the " + report.shape.schema +
@@ -44,6 +48,8 @@ QueueDemand ComputeQueueDemand(const Report& report, const std::string& queue,
   d.utilization = d.counts.pending + d.counts.enqueued;
   if (d.worker_concurrency && *d.worker_concurrency > 0) {
     d.desired_workers = (d.utilization + *d.worker_concurrency - 1) / *d.worker_concurrency;
+    // A SUSPENDED row takes no slot, but needs a worker of its version when its wait ends.
+    if (d.counts.suspended > 0 && *d.desired_workers == 0) d.desired_workers = 1;
   }
   return d;
 }

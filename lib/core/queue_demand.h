@@ -13,7 +13,9 @@
 //    in flight is kUnknownQueue (a typo must not read as an idle queue and scale workers in). On a
 //    schema without that table the name cannot be checked: zeros, known = false.
 //  - desired_workers = ceil(queue_utilization / worker_concurrency), queue_utilization = PENDING +
-//    ENQUEUED; unset when the queue has no worker concurrency (nothing to divide by).
+//    ENQUEUED, and at least 1 while the selection holds SUSPENDED rows (they take no slot, but
+//    need a worker of their version when their wait ends); unset when the queue has no worker
+//    concurrency (nothing to divide by).
 #pragma once
 
 #include <cstdint>
@@ -41,6 +43,7 @@ struct QueueDemand {
   QueueSelection selection = QueueSelection::kAll;
   std::optional<std::string> version;  // the version whose rows are counted (resolved for latest)
   bool known = false;                  // in the queues table, or has in-flight rows
+  std::optional<std::string> application;  // the queue's application_name in the queues table
   StatusCounts counts;
   int64_t utilization = 0;             // counts.pending + counts.enqueued
   std::optional<int64_t> worker_concurrency;

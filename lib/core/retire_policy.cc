@@ -25,6 +25,7 @@ std::string CountsText(const StatusCounts& c) {
   part(c.pending, "pending");
   part(c.enqueued, "enqueued");
   part(c.delayed, "delayed");
+  part(c.suspended, "suspended");
   return out;
 }
 
@@ -70,6 +71,8 @@ std::optional<std::pair<std::string, std::string>> ParseSdkSession(const std::st
                                                                    const std::map<std::string, VersionReport>& versions) {
   static const std::string prefix = "dbos_transact_";
   if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  // Python's DBOSClient (dbos_transact_client) is no executor of any version, whatever versions exist.
+  if (name == "dbos_transact_client") return std::nullopt;
   const std::string rest = name.substr(prefix.size());
   size_t p = rest.rfind('_');
   while (p != std::string::npos && p > 0) {
@@ -171,8 +174,9 @@ void DecideRetire(VersionReport& v, int64_t as_of_ms, int64_t window_ms, bool in
                                          "never safe to retire: check the name"});
   }
   if (v.latest) {
-    v.blockers.push_back({"latest", v.version +
-                                        " is the latest version (the highest version_timestamp in application_versions): "
+    v.blockers.push_back({"latest", v.version + " is the latest version" +
+                                        (v.application ? " of application " + *v.application : std::string()) +
+                                        " (the highest version_timestamp in application_versions): "
                                         "its workers take new work and the rows enqueued without a version; it becomes "
                                         "retirable only after a newer version registers (its first worker launches)"});
   }
@@ -190,6 +194,24 @@ void DecideRetire(VersionReport& v, int64_t as_of_ms, int64_t window_ms, bool in
          "'s pods running until they finish: only a worker of this version dequeues its ENQUEUED rows, and only "
          "one with the same executor id recovers its PENDING rows";
     v.blockers.push_back({"in_flight", m});
+  }
+  int64_t unknown = 0;
+  for (const auto& [status, n] : v.unknown_statuses) unknown += n;
+  if (unknown > 0) {
+    std::string list;
+    for (const auto& [status, n] : v.unknown_statuses) list += (list.empty() ? "" : ", ") + std::to_string(n) + " " + status;
+    v.blockers.push_back(
+        {"unknown_status",
+         Plural(unknown, "workflow", "workflows") + " of " + v.version +
+             " (or enqueued without a version, which any version may hold) with a status dbos-drain does not "
+             "know: " + list + ". A status that is not a known finished one is never read as finished: upgrade "
+             "dbos-drain to a release that knows it, and keep " + v.version + "'s pods until then"});
+  }
+  if (!v.statuses_checked) {
+    v.blockers.push_back({"statuses_unchecked",
+                          "the check for SUSPENDED workflows and unknown statuses (a scan of workflow_status) has "
+                          "not completed on this connection (it timed out or did not run), so work of " + v.version +
+                              " in them cannot be ruled out; raise --query-timeout if it keeps timing out"});
   }
   if (v.intake.started > 0) {
     std::string m = Plural(v.intake.started, "workflow", "workflows") + " of " + v.version + " started in the last " + window;
@@ -235,9 +257,9 @@ void DecideRetire(VersionReport& v, int64_t as_of_ms, int64_t window_ms, bool in
   }
 
   v.safe_to_retire = v.blockers.empty();
-  v.retire_hold = v.safe_to_retire ? 0 : std::max<int64_t>(1, in_flight + v.intake.started);
+  v.retire_hold = v.safe_to_retire ? 0 : std::max<int64_t>(1, in_flight + unknown + v.intake.started);
 
-  if (!v.known || !replica.fresh) {
+  if (!v.known || !replica.fresh || unknown > 0 || !v.statuses_checked) {
     v.phase = Phase::kUnknown;
   } else if (v.latest) {
     v.phase = Phase::kLatest;
@@ -251,12 +273,15 @@ void DecideRetire(VersionReport& v, int64_t as_of_ms, int64_t window_ms, bool in
     v.phase = Phase::kDrained;
   }
 
-  v.drained_since_ms = in_flight == 0 && v.known ? v.last_finished_at_ms : std::nullopt;
+  v.drained_since_ms = in_flight == 0 && unknown == 0 && v.known ? v.last_finished_at_ms : std::nullopt;
 
   v.eta_seconds.reset();
   if (v.safe_to_retire) {
     v.eta_seconds = 0.0;
-  } else if (v.known && !v.latest && !v.patching && !v.stuck && replica.fresh) {
+  } else if (v.known && !v.latest && !v.patching && !v.stuck && replica.fresh && unknown == 0 && v.statuses_checked &&
+             v.in_flight.suspended == 0) {
+    // SUSPENDED rows wait in recv/sleep for as long as the workflow says (days, perhaps): the
+    // finish rate says nothing about when they end, so no estimate while any is suspended.
     std::optional<double> drain;
     if (in_flight == 0) {
       drain = 0.0;
@@ -296,6 +321,8 @@ std::string RetireLine(const VersionReport& v, int64_t as_of_ms, int64_t window_
       detail = "no executor of " + v.version + " connected";
     } else if (b.code == "replica_lag") {
       detail = b.message.substr(0, b.message.find(':'));  // "replica lag 15.0s exceeds --max-replica-lag 10s"
+    } else if (b.code == "unknown_status") {
+      for (const auto& [status, n] : v.unknown_statuses) detail += (detail.empty() ? "" : ", ") + std::to_string(n) + " " + status;
     } else if (b.code == "unknown_version") {
       detail = "\"" + v.version + "\" is unknown";
     }

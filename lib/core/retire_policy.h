@@ -11,8 +11,12 @@
 //    latest, patching, in_flight, recent_intake, stuck, intake_unread (the snapshot did not read
 //    the starts of the whole quiet period: never guessed as "none"), replica_lag (the data comes
 //    from a standby past --max-replica-lag or of unknown lag, replica_lag.h: every version gets it,
-//    phase unknown and eta null, since work started on the primary since may not be visible).
-//  - retire_hold = in flight + started within the window, at least 1 when not safe, 0 when safe.
+//    phase unknown and eta null, since work started on the primary since may not be visible),
+//    unknown_status (rows of V, or NULL-version rows, of a status that is neither a known finished
+//    nor a known in-flight one: phase unknown), statuses_unchecked (the status check,
+//    status_ledger.h, has not succeeded: phase unknown). SUSPENDED rows are in flight.
+//  - retire_hold = in flight (SUSPENDED included) + unknown-status rows + started within the
+//    window, at least 1 when not safe, 0 when safe.
 //  - phase, by precedence: unknown, latest, stuck, active (started within the window), draining
 //    (in flight, no start within the window), drained.
 //  - Executors: `connected` is known only when the snapshot shows the TypeScript SDK's session
@@ -22,7 +26,8 @@
 //    will finish it (recovery and dequeue are bound to V and the executor id).
 //  - eta_seconds, assuming no new start: 0 when safe; otherwise the larger of the time to finish
 //    what is in flight at the window's finish rate and the rest of the quiet period after the
-//    last start; null when it cannot be told (latest, unknown, patching, stuck, no finish seen).
+//    last start; null when it cannot be told (latest, unknown, patching, stuck, no finish seen,
+//    any SUSPENDED row: it waits as long as its recv/sleep says, unknown statuses).
 //  - drained_since: the last completed_at of V within the window, when nothing is in flight.
 #pragma once
 
@@ -51,6 +56,8 @@ void AttachRetireInputs(const Snapshot& snapshot, const std::optional<std::strin
 
 // Splits "dbos_transact_<executor>_<version>" at an '_' (from the right) where the rest is a
 // version of `versions`; returns {executor, version} or nothing. Names may hold '_' themselves.
+// Never an executor: Python's dbos_transact and DBOSClient's dbos_transact_client (even with a
+// version named "client"), nor a name that splits into no known version (Go's app name, others).
 std::optional<std::pair<std::string, std::string>> ParseSdkSession(const std::string& application_name,
                                                                    const std::map<std::string, VersionReport>& versions);
 

@@ -31,11 +31,14 @@ std::string BuildPatchHistoryQuery(const SchemaShape& shape, bool since, bool ap
   const std::string ws = QualifiedTable(shape.schema, "workflow_status");
   const bool scoped = application_scoped && shape.has_application_name;
   // A marker of a workflow deleted since (or of another application) still dates the patch
-  // only when it is this application's: scoped, the join must find the workflow.
+  // only when it is this application's: scoped, the join must find the workflow. The incremental
+  // read goes by completion time, so it also reads every marker without one (Java writes completed
+  // NULL, Go both times NULL): they count for positions and are never dated by a made-up time.
   return "SELECT substr(o.function_name, 12) AS patch, COALESCE(w.name, '') AS function, o.function_id,"
-         " min(COALESCE(o.started_at_epoch_ms, o.completed_at_epoch_ms))::bigint AS first_ms"
+         " min(COALESCE(o.started_at_epoch_ms, o.completed_at_epoch_ms))::bigint AS first_ms,"
+         " count(*) FILTER (WHERE o.started_at_epoch_ms IS NULL AND o.completed_at_epoch_ms IS NULL)::bigint AS undated"
          " FROM " + oo + " o " + (scoped ? "JOIN " : "LEFT JOIN ") + ws + " w ON w.workflow_uuid = o.workflow_uuid"
-         " WHERE " + kIsMarker + (since ? " AND o.completed_at_epoch_ms >= $1" : "") +
+         " WHERE " + kIsMarker + (since ? " AND (o.completed_at_epoch_ms >= $1 OR o.completed_at_epoch_ms IS NULL)" : "") +
          Scope(shape, scoped, "w", since ? 2 : 1) +
          " GROUP BY 1, 2, 3";
 }
@@ -45,13 +48,17 @@ std::string BuildPatchInFlightQuery(const SchemaShape& shape, bool application_s
   const std::string ws = QualifiedTable(shape.schema, "workflow_status");
   const std::string scope = Scope(shape, application_scoped, "s", 3);
   auto in_flight = [&](const char* status_filter) {
-    return std::string("SELECT s.workflow_uuid, COALESCE(s.name, '') AS name, s.status, s.queue_name, s.created_at FROM ") +
+    return std::string("SELECT s.workflow_uuid, COALESCE(s.name, '') AS name, COALESCE(s.status, '(null)') AS status, s.queue_name, s.created_at FROM ") +
            ws + " s WHERE " + status_filter + scope;
   };
   // Two branches so each status set matches the predicate of its own partial index (as the
   // version report does). CTEs referenced twice are computed once.
+  // A third for SUSPENDED and statuses dbos-drain does not know (issue 22): they hold their
+  // markers as in-flight work does. No index covers them: a scan of workflow_status per read.
   return "WITH wf AS (" + in_flight("s.status IN ('ENQUEUED', 'PENDING')") + " UNION ALL " +
-         in_flight("s.status = 'DELAYED'") +
+         in_flight("s.status = 'DELAYED'") + " UNION ALL " +
+         in_flight("(s.status IS NULL OR s.status NOT IN ('ENQUEUED', 'PENDING', 'DELAYED', 'SUCCESS', 'ERROR',"
+                   " 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', 'RETRIES_EXCEEDED'))") +
          // LATERAL with OFFSET 0 (not pulled up into a plain join): one primary-key range per
          // in-flight workflow. As a plain join the planner prefers hashing a seq scan of all of
          // operation_outputs once there are ~10k workflows (1 s at 1.1M rows, bench/patches.sh).

@@ -53,6 +53,7 @@ PatchSnapshot PatchReader::Read() {
       CheckColumns(txn, shape);
       connection_ = connection;
       history_.clear();
+      undated_.clear();
       read_up_to_ms_.reset();
       history_complete_ = false;
     }
@@ -81,10 +82,13 @@ PatchSnapshot PatchReader::Read() {
     }
     for (const auto& row : found) {
       const std::string patch = row[0].as<std::string>();
-      const int64_t first = row[3].is_null() ? now_ms : row[3].as<int64_t>();
-      auto [it, fresh] = history_.try_emplace(patch, PatchHistoryEntry{first, {}});
-      if (!fresh && first < it->second.first_recorded_ms) it->second.first_recorded_ms = first;
-      it->second.positions[row[1].as<std::string>()].insert(row[2].as<int>());
+      // No time on any marker of this group (Go): no date, never "now".
+      std::optional<int64_t> first;
+      if (!row[3].is_null()) first = row[3].as<int64_t>();
+      auto& entry = history_[patch];
+      if (first && (!entry.first_recorded_ms || *first < *entry.first_recorded_ms)) entry.first_recorded_ms = first;
+      if (row[4].as<int64_t>() > 0) undated_.insert(patch);
+      entry.positions[row[1].as<std::string>()].insert(row[2].as<int>());
     }
     read_up_to_ms_ = now_ms;
 
@@ -124,6 +128,7 @@ PatchSnapshot PatchReader::Read() {
     }
   });
   snap.history = history_;
+  snap.undated = undated_;
   snap.history_complete = history_complete_;
   return snap;
 }

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "patch_policy.h"
@@ -49,6 +50,7 @@ class PatchReader {
   SystemDatabase& db_;
   uint64_t connection_ = 0;
   std::map<std::string, PatchHistoryEntry> history_;
+  std::set<std::string> undated_;  // patches with a marker that has no time (Go)
   std::optional<int64_t> read_up_to_ms_;  // the database clock of the last history read
   bool history_complete_ = false;
   std::string last_history_read_;

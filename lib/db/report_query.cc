@@ -41,13 +41,18 @@ std::string BuildReportQuery(const SchemaShape& shape, bool application_scoped, 
       " GROUP BY application_version, queue_name, executor_id, status";
   if (shape.has_application_versions) {
     bool scope = scope_ws && shape.versions_have_application_name;
-    sql += "\nUNION ALL\nSELECT 'v', version_name, NULL, NULL, NULL, NULL, version_timestamp::bigint, created_at::bigint FROM " +
+    // The executor column carries application_name for 'v' rows (report_rows.h).
+    sql += "\nUNION ALL\nSELECT 'v', version_name, NULL, " +
+           std::string(shape.versions_have_application_name ? "application_name::text" : "NULL") +
+           ", NULL, NULL, version_timestamp::bigint, created_at::bigint FROM " +
            QualifiedTable(shape.schema, "application_versions") +
            (scope ? " WHERE (application_name = $1 OR application_name IS NULL)" : "");
   }
   if (shape.has_queues) {
     bool scope = scope_ws && shape.queues_have_application_name;
-    sql += "\nUNION ALL\nSELECT 'q', NULL, name, NULL, NULL, NULL, concurrency::bigint, " +
+    sql += "\nUNION ALL\nSELECT 'q', NULL, name, " +
+           std::string(shape.queues_have_application_name ? "application_name::text" : "NULL") +
+           ", NULL, NULL, concurrency::bigint, " +
            std::string(shape.queues_have_worker_concurrency ? "worker_concurrency::bigint" : "NULL::bigint") +
            " FROM " + QualifiedTable(shape.schema, "queues") +
            (scope ? " WHERE (application_name = $1 OR application_name IS NULL)" : "");
@@ -55,6 +60,21 @@ std::string BuildReportQuery(const SchemaShape& shape, bool application_scoped, 
   sql += "\nUNION ALL\nSELECT 'n', NULL, NULL, NULL, NULL, NULL, (extract(epoch FROM now()) * 1000)::bigint, NULL";
   return sql;
 }
+
+std::string BuildStatusCheckQuery(const SchemaShape& shape, bool application_scoped) {
+  const bool scope = application_scoped && shape.has_application_name;
+  // COALESCE: a NULL status is not a known one either (it reads as '(null)').
+  // Its own column names (status_check_kind): tests and bench/ tell it from the report query by them.
+  return "SELECT 'g'::text AS status_check_kind, application_version, queue_name, executor_id,"
+         " COALESCE(status, '(null)') AS status, count(*)::bigint AS n, min(created_at)::bigint AS a, NULL::bigint AS b"
+         " FROM " + QualifiedTable(shape.schema, "workflow_status") +
+         " WHERE (status IS NULL OR status NOT IN ('PENDING', 'ENQUEUED', 'DELAYED', 'SUCCESS', 'ERROR', 'CANCELLED',"
+         " 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', 'RETRIES_EXCEEDED'))" +
+         (scope ? " AND (application_name = $1 OR application_name IS NULL)" : "") +
+         " GROUP BY application_version, queue_name, executor_id, status";
+}
+
+const char* const kStatusCheckSettings = "SET LOCAL max_parallel_workers_per_gather = 2";
 
 std::string BuildHistoryProbeQuery(const SchemaShape& shape, bool application_scoped) {
   const bool scope = application_scoped && shape.has_application_name;

@@ -8,7 +8,8 @@
 //
 // Result columns: kind ('g' group, 'v' registered version, 'q' queue, 'n' now), version, queue,
 // executor, status, n, a, b. For 'g': a = min(created_at). For 'v': a = version_timestamp,
-// b = created_at. For 'q': a = concurrency, b = worker_concurrency. For 'n': a = now in ms.
+// b = created_at, executor = application_name (NULL on shapes without it). For 'q' too: executor =
+// the queue's application_name. For 'q': a = concurrency, b = worker_concurrency. For 'n': a = now in ms.
 // When application-scoped, $1 is the application name.
 #pragma once
 
@@ -29,6 +30,15 @@ enum class InFlightScan { kIndexScans, kOneScan };
 
 std::string BuildReportQuery(const SchemaShape& shape, bool application_scoped,
                              InFlightScan scan = InFlightScan::kOneScan);
+
+// The status check (core/status_ledger.h): every workflow_status row whose status is neither
+// PENDING, ENQUEUED, DELAYED nor a known finished one (SUSPENDED, or a status dbos-drain does not
+// know; a NULL status too), grouped like the report's 'g' rows (same columns, kind 'g', a =
+// min(created_at)), scoped by $1 when application_scoped. No DBOS index leads with status, so
+// it is a scan of the table (a parallel one on large tables): run when status_ledger.h says.
+std::string BuildStatusCheckQuery(const SchemaShape& shape, bool application_scoped);
+// Run before it in its own savepoint: parallel workers for the scan (2, PostgreSQL's default).
+extern const char* const kStatusCheckSettings;
 
 // Which of the versions in $1 (text[]) have at least one workflow_status row (scoped by $2 when
 // application_scoped). Used only for versions that the report query did not already prove known.

@@ -16,8 +16,19 @@ const T& Required(const std::optional<T>& value, const ReportRow& row, const cha
 
 void AddReportRow(const ReportRow& row, Snapshot& snapshot) {
   if (row.kind == "g") {
-    auto status = ParseInFlightStatus(Required(row.status, row, "status"));
-    if (!status) return;
+    const std::string& text = Required(row.status, row, "status");
+    auto status = ParseInFlightStatus(text);
+    if (!status) {
+      if (IsFinishedStatus(text)) return;
+      // Neither finished nor in flight: never read as finished (the status check's rows).
+      UnknownStatusGroup u;
+      u.version = row.version;
+      u.status = text;
+      u.count = Required(row.n, row, "n");
+      u.oldest_created_at_ms = Required(row.a, row, "a");
+      snapshot.unknown_statuses.push_back(std::move(u));
+      return;
+    }
     InFlightGroup g;
     g.version = row.version;
     g.queue = row.queue;
@@ -28,12 +39,13 @@ void AddReportRow(const ReportRow& row, Snapshot& snapshot) {
     g.oldest_created_at_ms = Required(row.a, row, "a");
     snapshot.groups.push_back(std::move(g));
   } else if (row.kind == "v") {
-    snapshot.registered.push_back({Required(row.version, row, "version"), row.a.value_or(0), row.b.value_or(0)});
+    snapshot.registered.push_back({Required(row.version, row, "version"), row.a.value_or(0), row.b.value_or(0), row.executor});
   } else if (row.kind == "q") {
     QueueConfig q;
     q.name = Required(row.queue, row, "queue");
     q.concurrency = row.a;
     q.worker_concurrency = row.b;
+    q.application = row.executor;
     snapshot.queues.push_back(std::move(q));
   } else if (row.kind == "n") {
     snapshot.as_of_ms = Required(row.a, row, "a");

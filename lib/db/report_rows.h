@@ -4,9 +4,12 @@
 //
 // Contract (AddReportRow):
 //  - 'g' (in-flight group): an InFlightGroup {version, queue, executor ('' when NULL), status, count = n,
-//    oldest_created_at_ms = a}; a status that is not in flight (ParseInFlightStatus) is skipped.
-//  - 'v' (registered version): a RegisteredVersion {version, a (0 when NULL), b (0 when NULL)}.
-//  - 'q' (queue): a QueueConfig {queue, concurrency = a, worker_concurrency = b}, NULL = unset.
+//    oldest_created_at_ms = a} for an in-flight status (SUSPENDED included); a known finished
+//    status is skipped; any other status is an UnknownStatusGroup {version, status, n, a}.
+//  - 'v' (registered version): a RegisteredVersion {version, a (0 when NULL), b (0 when NULL),
+//    application = executor (NULL: owned by no application)}.
+//  - 'q' (queue): a QueueConfig {queue, concurrency = a, worker_concurrency = b, application =
+//    executor}, NULL = unset.
 //  - 'n' (the database clock): as_of_ms = a.
 //  - any other kind: ignored. A column NULL where the kind requires a value: std::runtime_error.
 // VersionsToProbe: the asked versions neither registered nor with in-flight rows in the

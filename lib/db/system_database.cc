@@ -21,6 +21,7 @@
 #include "report_session.h"
 #include "schema_catalog.h"
 #include "standby_query.h"
+#include "status_ledger.h"
 #include "text_array.h"
 #include "transaction_scope.h"
 #include "pooler_refusal.h"
@@ -75,6 +76,7 @@ struct SystemDatabase::Impl {
   std::optional<ServerSeen> server;  // where the last transaction ran
   bool through_pooler = false;       // some transaction ran on a backend libpq was not given at connection
   std::atomic<bool> aborted{false};  // Abort() was called since the last Connect()
+  StatusLedger statuses;  // the last status check on this server (status_ledger.h)
 
   Impl(ConnectionSettings s)
       : settings(std::move(s)), target(ParseConnectionTarget(settings.url, settings.connect_timeout)) {}
@@ -98,6 +100,7 @@ struct SystemDatabase::Impl {
   StandbyObservation ReadStandby(ServerSeen& where);
   void ReadReport(ReadTransaction& txn, Snapshot& snap);
   void ReadRetireInputs(ReadTransaction& txn, Snapshot& snap);  // retire_query.h
+  bool CheckStatuses(ReadTransaction& txn, Snapshot& snap);     // false: timed out
   void ProbeHistory(ReadTransaction& txn, Snapshot& snap, const std::vector<std::string>& probe);
 };
 
@@ -258,10 +261,17 @@ Snapshot SystemDatabase::Read(const std::vector<std::string>& probe_versions) {
     snap.standby = standby;
     impl_->ReadReport(txn, snap);
     impl_->ReadRetireInputs(txn, snap);
+    const bool check = impl_->statuses.ScanDue(snap, impl_->settings.status_check_interval);
+    const bool checked = check && impl_->CheckStatuses(txn, snap);
     impl_->ProbeHistory(txn, snap, VersionsToProbe(snap, probe_versions));
     txn.commit();
     int64_t in_flight_rows = 0;
     for (const auto& g : snap.groups) in_flight_rows += g.count;
+    if (check && !checked) {
+      impl_->statuses.RecordFailedCheck(snap);
+    } else {
+      impl_->statuses.Record(snap, checked);
+    }
     impl_->session = SizeReportSession(in_flight_rows);  // for the next read
     return snap;
   } catch (const DrainError& e) {
@@ -317,6 +327,7 @@ void SystemDatabase::Impl::Connect() {
     window.Reset();  // another server, perhaps: read the whole window afresh
     server.reset();
     through_pooler = false;
+    statuses.Reset();  // and check the statuses afresh
     during = "reading the schema";
     pqxx::read_transaction txn(*conn);
     Begin(txn, TransactionSettings(settings.query_timeout));
@@ -348,6 +359,7 @@ ServerSeen SystemDatabase::Impl::Begin(pqxx::dbtransaction& txn, const std::vect
   if (server && !SameServer(*server, seen)) {
     ++connection_count;
     window.Reset();
+    statuses.Reset();
     shape = DetectShape(txn);
     scoped = settings.application.has_value() && shape.has_application_name;
     BuildStatements();
@@ -458,6 +470,27 @@ void SystemDatabase::Impl::ReadReport(ReadTransaction& txn, Snapshot& snap) {
   if (session.index_scans != report_sql_index_scans) BuildStatements();
   pqxx::result rows = scoped ? txn.exec_params(report_sql, *settings.application) : txn.exec_params(report_sql);
   for (const auto& row : rows) AddReportRow(ToReportRow(row), snap);
+}
+
+bool SystemDatabase::Impl::CheckStatuses(ReadTransaction& txn, Snapshot& snap) {
+  // Not prepared: it runs seldom in serve, and its plan is a scan whatever the parameters.
+  // In a subtransaction, like the history probe: a check that exceeds statement_timeout on a huge
+  // table must not cost the report; the versions just are not safe (statuses_unchecked).
+  try {
+    pqxx::subtransaction check_txn(txn, "status_check");
+    // A scan: parallel workers for it alone (the report's own settings, report_session.h, size
+    // them for the in-flight backlog). SET LOCAL's effect ends with the savepoint, which is rolled
+    // back below (a read has nothing to keep), so the retire statement after it plans as before.
+    check_txn.exec(kStatusCheckSettings);
+    const std::string sql = BuildStatusCheckQuery(shape, scoped);
+    pqxx::result rows = scoped ? check_txn.exec_params(sql, *settings.application) : check_txn.exec(sql);
+    check_txn.abort();
+    for (const auto& row : rows) AddReportRow(ToReportRow(row), snap);
+    return true;
+  } catch (const pqxx::sql_error& e) {
+    if (DescribeFailure(e).sqlstate != "57014") throw;
+    return false;
+  }
 }
 
 void SystemDatabase::Impl::ProbeHistory(ReadTransaction& txn, Snapshot& snap, const std::vector<std::string>& probe) {

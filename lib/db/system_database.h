@@ -19,6 +19,9 @@
 //  - A pooler's refusal (statement mode, an unknown startup parameter) is DrainError(kConfig)
 //    saying what to change (pooler_refusal.h).
 //  - Errors never contain the password of the URL.
+//  - The status check (SUSPENDED and unknown statuses, a scan of workflow_status) runs in the
+//    same snapshot when core/status_ledger.h says it is due; a read that skips it carries the
+//    last check's rows. A check that times out costs only itself (statuses_unchecked).
 //  - Not thread-safe, except Cancel() and Abort(), which may be called from another thread.
 //
 // The decisions are pure functions with unit tests: the schema shape from the catalog
@@ -57,6 +60,9 @@ struct ConnectionSettings {
   // queue for a server connection of a busy pool, or a frozen server. The commands set it
   // (cli_options.cc); `serve` has its own watchdog (report_cache.h).
   std::optional<std::chrono::milliseconds> read_deadline;
+  // How often a read checks for SUSPENDED rows and unknown statuses at the latest, besides when a
+  // version's in-flight rows leave (core/status_ledger.h). 0: every read (status, wait).
+  std::chrono::milliseconds status_check_interval{0};
 };
 
 class SystemDatabase {

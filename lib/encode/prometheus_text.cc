@@ -59,7 +59,8 @@ class Writer {
 
 void StatusSamples(Writer& w, const char* name, Labels labels, const StatusCounts& c) {
   labels.emplace_back("status", "");
-  const std::pair<const char*, int64_t> parts[] = {{"pending", c.pending}, {"enqueued", c.enqueued}, {"delayed", c.delayed}};
+  const std::pair<const char*, int64_t> parts[] = {{"pending", c.pending}, {"enqueued", c.enqueued}, {"delayed", c.delayed},
+                                                   {"suspended", c.suspended}};
   for (const auto& [status, n] : parts) {
     labels.back().second = status;
     w.Sample(name, labels, static_cast<double>(n));
@@ -211,6 +212,15 @@ void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
   w.Sample("dbos_drain_versions", {{"listing", "listed"}}, static_cast<double>(versions.size()));
   w.Sample("dbos_drain_versions", {{"listing", "hidden"}}, static_cast<double>(r.versions.size() - versions.size()));
 
+  // Issue 22: a migration level above the newest tested is read (the shape check decides) and said.
+  if (r.shape.migration) {
+    w.Family("dbos_drain_schema_migration", "gauge", "dbos_migrations.version of the system database read.");
+    w.Sample("dbos_drain_schema_migration", {}, static_cast<double>(*r.shape.migration));
+  }
+  w.Family("dbos_drain_schema_newer_than_known", "gauge",
+           "1 when the schema's migration level is above the newest dbos-drain was tested with, else 0 (not a blocker).");
+  w.Sample("dbos_drain_schema_newer_than_known", {}, r.shape.migration_newer_than_known() ? 1 : 0);
+
   // Issue 15. The lag is +Inf on a standby that cannot tell it (no verdict is drawn from it).
   w.Family("dbos_drain_database_standby", "gauge", "1 when the database read is a hot standby (in recovery), else 0.");
   w.Sample("dbos_drain_database_standby", {}, r.replica.standby ? 1 : 0);
@@ -249,6 +259,22 @@ void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
 
   RetireMetrics(w, r, versions);
 
+  // Issue 22: statuses dbos-drain does not know (a blocker) and when they were last checked.
+  w.Family("dbos_drain_version_unknown_status_workflows", "gauge",
+           "Workflows of a status dbos-drain does not know (neither finished nor in flight), by version and status; "
+           "NULL-version rows count for every version. Any of them blocks the version: upgrade dbos-drain.");
+  for (const VersionReport* vp : versions) {
+    for (const auto& [status, n] : vp->unknown_statuses) {
+      w.Sample("dbos_drain_version_unknown_status_workflows", {{"version", vp->version}, {"status", status}},
+               static_cast<double>(n));
+    }
+  }
+  if (r.statuses_checked_at_ms) {
+    w.Family("dbos_drain_statuses_checked_timestamp_seconds", "gauge",
+             "Database time of the last check for SUSPENDED and unknown statuses the report holds.");
+    w.Sample("dbos_drain_statuses_checked_timestamp_seconds", {}, *r.statuses_checked_at_ms / 1000.0);
+  }
+
   if (!r.queues.empty()) {
     w.Family("dbos_drain_queue_in_flight_workflows", "gauge",
              "Workflows in a queue not finished, all versions and unassigned rows together, by status.");
@@ -277,7 +303,8 @@ void ReportMetrics(Writer& w, const Report& r, double age_seconds) {
   }
 
   w.Family("dbos_drain_unassigned_workflows", "gauge",
-           "Workflows with a NULL application version (enqueued by a client, taken only by the latest version), by "
+           "Workflows with a NULL application version (enqueued by a client, taken by the latest version; by any "
+           "version before TS 4.24, Python 2.27, Go 0.19), by "
            "queue (\"\" = not queued) and status.");
   StatusSamples(w, "dbos_drain_unassigned_workflows", {{"queue", ""}}, r.unassigned_not_queued);
   for (const auto& [queue, counts] : r.unassigned_queues) {

@@ -7,7 +7,8 @@ namespace dbos_drain {
 using nlohmann::json;
 
 json CountsToJson(const StatusCounts& c) {
-  return json{{"pending", c.pending}, {"enqueued", c.enqueued}, {"delayed", c.delayed}, {"total", c.total()}};
+  return json{{"pending", c.pending}, {"enqueued", c.enqueued}, {"delayed", c.delayed}, {"suspended", c.suspended},
+              {"total", c.total()}};
 }
 
 namespace {
@@ -40,6 +41,7 @@ json IntakeToJson(const Intake& in) {
 json VersionToJson(const VersionReport& v, int64_t as_of_ms) {
   json out{
       {"version", v.version},
+      {"application", OptionalString(v.application)},
       {"known", v.known},
       {"latest", v.latest},
       {"registered_at", v.registered_at_ms ? json(FormatTimestamp(*v.registered_at_ms)) : json(nullptr)},
@@ -53,6 +55,7 @@ json VersionToJson(const VersionReport& v, int64_t as_of_ms) {
       {"queues", CountsMap(v.queues)},
       {"executors", CountsMap(v.executors)},
       {"unassigned_in_flight", v.unassigned_in_flight},
+      {"unknown_statuses", v.unknown_statuses},
       {"safe_to_retire", v.safe_to_retire},
       {"blockers", BlockersToJson(v.blockers)},
       {"phase", PhaseName(v.phase)},
@@ -111,6 +114,8 @@ json ReportToJson(const Report& r, Listing listing) {
       {"name", r.shape.schema},
       {"database", r.shape.database},
       {"migration", r.shape.migration ? json(*r.shape.migration) : json(nullptr)},
+      {"newest_known_migration", kNewestKnownMigration},
+      {"migration_newer_than_known", r.shape.migration_newer_than_known()},
       {"has_application_versions", r.shape.has_application_versions},
       {"has_queues", r.shape.has_queues},
       {"has_application_name", r.shape.has_application_name},
@@ -118,6 +123,7 @@ json ReportToJson(const Report& r, Listing listing) {
   };
   json unassigned = CountsToJson(r.unassigned);
   unassigned["queues"] = CountsMap(r.unassigned_queues);
+  unassigned["unknown_statuses"] = r.unassigned_unknown_statuses;
   json versions = json::array();
   for (const auto& v : r.versions) {
     if (Shown(v, listing)) versions.push_back(VersionToJson(v, r.as_of_ms));
@@ -131,7 +137,10 @@ json ReportToJson(const Report& r, Listing listing) {
       {"application_filter_ignored", r.application_filter_ignored},
       {"schema", schema},
       {"latest_version", OptionalString(r.latest_version)},
+      {"latest_by_application", r.latest_by_application},
       {"quiet_period_seconds", r.quiet_period_ms / 1000.0},
+      {"statuses_checked_at", r.statuses_checked_at_ms ? json(FormatTimestamp(*r.statuses_checked_at_ms)) : json(nullptr)},
+      {"statuses_unchecked", r.statuses_unchecked},
       {"unassigned", unassigned},
       {"hidden_versions", HiddenBy(r, listing)},
       {"listing", ListingName(listing)},

@@ -19,7 +19,7 @@ std::string Cell(const std::string& s) {
 
 std::string FormatReportTable(const Report& report, const std::vector<VersionReport>& versions, size_t hidden) {
   std::vector<std::vector<std::string>> rows;
-  rows.push_back({"VERSION", "LATEST", "PENDING", "ENQUEUED", "DELAYED", "OLDEST", "EXECUTORS", "DRAINED", "PHASE",
+  rows.push_back({"VERSION", "LATEST", "PENDING", "ENQUEUED", "DELAYED", "SUSPENDED", "OLDEST", "EXECUTORS", "DRAINED", "PHASE",
                   "RETIRE"});
   for (const auto& v : versions) {
     std::string executors;
@@ -33,6 +33,7 @@ std::string FormatReportTable(const Report& report, const std::vector<VersionRep
         std::to_string(v.in_flight.pending),
         std::to_string(v.in_flight.enqueued),
         std::to_string(v.in_flight.delayed),
+        std::to_string(v.in_flight.suspended),
         v.oldest_in_flight_age_ms ? FormatAge(*v.oldest_in_flight_age_ms) : "-",
         executors.empty() ? "-" : Cell(executors),
         v.drained ? "yes" : (v.known ? "no" : "no (unknown)"),
@@ -44,7 +45,7 @@ std::string FormatReportTable(const Report& report, const std::vector<VersionRep
   out << AlignColumns(rows);
   if (versions.empty() && hidden == 0) out << "(no versions registered and nothing in flight)\n";
   if (report.unassigned.total() > 0) {
-    out << "\nunassigned (NULL version, taken only by the latest version"
+    out << "\nunassigned (NULL version, taken by the latest version"
         << (report.latest_version ? " " + Cell(*report.latest_version) : std::string()) << "): "
         << report.unassigned.total() << " in flight\n";
   }
@@ -63,6 +64,11 @@ std::string FormatReportTable(const Report& report, const std::vector<VersionRep
   if (report.application_filter_ignored) {
     out << "\nwarning: --application ignored: " << report.shape.schema
         << ".workflow_status has no application_name column (older schema)\n";
+  }
+  if (report.shape.migration_newer_than_known()) {
+    out << "\nnote: schema migration " << *report.shape.migration << " is newer than the newest dbos-drain was tested "
+        << "with (" << kNewestKnownMigration << "); it was read because its tables and columns have a known shape. "
+        << "Upgrade dbos-drain when a release knows this level\n";
   }
   out << "\nas of " << FormatTimestamp(report.as_of_ms) << " (database " << Cell(report.shape.database) << ", schema "
       << Cell(report.shape.schema) << ")\n";

@@ -175,7 +175,7 @@ std::variant<GateSelection, GateError> SelectGateVersions(const GatePayload& pay
                      " table (an older DBOS SDK), so dbos-drain cannot tell the latest version; set metadata.version "
                      "to the version(s) that must drain (the old primary's)");
   }
-  if (!report.latest_version) {
+  if (report.latest_by_application.empty()) {
     return Error(422, "unprocessable",
                  "metadata.version is required: no version is registered in " + OneLine(table) +
                      (report.application ? " for application " + Quote(*report.application) : std::string()) +
@@ -184,7 +184,7 @@ std::variant<GateSelection, GateError> SelectGateVersions(const GatePayload& pay
   }
   s.all_but_latest = true;
   for (const auto& v : report.versions) {
-    if (v.version == *report.latest_version) continue;
+    if (v.latest) continue;  // each application's latest (several may share the database)
     if (!v.listed) {
       ++s.hidden;  // safe to retire by definition (version_listing.h): it cannot hold the promotion
       continue;

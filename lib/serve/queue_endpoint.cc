@@ -27,6 +27,7 @@ HttpResponse ServeQueue(const ApiContext& ctx, const Route& route) {
   nlohmann::json doc{
       {"queue", route.name},
       {"known", d.known},
+      {"application", d.application ? nlohmann::json(*d.application) : nlohmann::json(nullptr)},
       {"version", d.version ? nlohmann::json(*d.version) : nlohmann::json(nullptr)},
       {"selection", selection},
       {"latest_version", report.latest_version ? nlohmann::json(*report.latest_version) : nlohmann::json(nullptr)},
@@ -34,6 +35,7 @@ HttpResponse ServeQueue(const ApiContext& ctx, const Route& route) {
       {"pending", d.counts.pending},
       {"enqueued", d.counts.enqueued},
       {"delayed", d.counts.delayed},
+      {"suspended", d.counts.suspended},
       {"worker_concurrency", opt(d.worker_concurrency)},
       {"concurrency", opt(d.concurrency)},
       {"desired_workers", opt(d.desired_workers)},

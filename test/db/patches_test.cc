@@ -166,3 +166,44 @@ TEST_CASE("patches: a full history read past the query timeout leaves the histor
   CHECK_FALSE(fast.first_recorded_exact);
   CHECK(fast.blocking_deprecation == 3);  // first recorded is later: never fewer blockers
 }
+
+TEST_CASE("patches: Go and Java markers (NULL times) count, and are never dated by a made-up time", "[db][patch]") {
+  TestDatabase db;
+  db.InsertWorkflow(Workflow("SUCCESS").Id("go-done").Name("checkout").CreatedAgo(std::chrono::hours(3)));
+  db.InsertStep(Step::GoMarker("go-done", 1, "go-path"));
+  db.InsertWorkflow(Workflow("PENDING").Id("java-running").Name("checkout").CreatedAgo(std::chrono::hours(1)));
+  const int64_t java_at = testing::AgoMs(std::chrono::minutes(30));
+  db.InsertStep(Step::JavaMarker("java-running", 2, "java-path").At(java_at));
+  SystemDatabase sys(SettingsFor(db));
+  PatchReader reader(sys);
+  PatchesReport r = ReadPatches(reader);
+  REQUIRE(r.patches.size() == 2);
+
+  const PatchReport& go = r.patches[0];
+  CHECK(go.name == "go-path");
+  CHECK(go.positions.at("checkout") == std::set<int>{1});
+  CHECK_FALSE(go.first_recorded_ms);  // no time on the marker: none claimed
+  CHECK_FALSE(go.first_recorded_exact);
+
+  const PatchReport& java = r.patches[1];
+  CHECK(java.name == "java-path");
+  CHECK(java.first_recorded_ms == std::optional<int64_t>(java_at));  // started (completed is NULL)
+  CHECK(java.first_recorded_exact);
+  CHECK(java.in_flight_with_marker == 1);
+
+  // The incremental read (by completion time) still sees markers without one.
+  db.InsertWorkflow(Workflow("SUCCESS").Id("go-later").Name("refund").CreatedAgo(std::chrono::minutes(5)));
+  db.InsertStep(Step::GoMarker("go-later", 3, "go-path"));
+  // A SUSPENDED workflow holding a marker is in flight with it (issue 22).
+  db.InsertWorkflow(Workflow("SUSPENDED").Id("go-suspended").Name("checkout").CreatedAgo(std::chrono::minutes(50)));
+  db.InsertStep(Step::GoMarker("go-suspended", 1, "go-path"));
+  PatchesReport again = ReadPatches(reader);
+  CHECK(reader.last_history_read() == "incremental");
+  REQUIRE(again.patches.size() == 2);
+  CHECK(again.patches[0].positions.at("refund") == std::set<int>{3});
+  CHECK(again.patches[0].in_flight_with_marker == 1);
+  REQUIRE(again.patches[0].with_marker.size() == 1);
+  CHECK(again.patches[0].with_marker[0].id == "go-suspended");
+  CHECK(again.patches[0].with_marker[0].status == "SUSPENDED");
+  CHECK_FALSE(again.patches[0].first_recorded_ms);
+}

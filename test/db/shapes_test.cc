@@ -262,7 +262,11 @@ TEST_CASE("--application counts that application's rows and rows owned by none",
     CHECK(s.versions_with_history == std::set<std::string>{"v-hist"});
     Report r = BuildReport(s, {});
     CHECK(EntryOf(r, "v1").in_flight == StatusCounts{7, 1, 0});
-    CHECK(*r.latest_version == "v-other");
+    // Two applications, each with its own latest (issue 22): no single latest version.
+    CHECK_FALSE(r.latest_version);
+    CHECK(r.latest_by_application == std::map<std::string, std::string>{{"other", "v-other"}, {"shop", "v1"}});
+    CHECK(EntryOf(r, "v1").latest);
+    CHECK(EntryOf(r, "v-other").latest);
     CHECK(r.queues.count("other-q") == 1);
   }
 }

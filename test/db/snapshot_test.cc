@@ -62,6 +62,7 @@ void CheckCrashedV1V2(const Report& r) {
 nlohmann::json Comparable(const Report& r) {
   nlohmann::json j = ReportToJson(r);
   j.erase("as_of");
+  j.erase("statuses_checked_at");
   j["schema"].erase("database");
   for (auto& v : j["versions"]) {
     v.erase("oldest_in_flight_age_seconds");

@@ -96,7 +96,7 @@ TEST_CASE("serve: /v1/versions/{version} is 200 whether drained or not", "[servi
   CHECK(j1.at("drained") == false);
   CHECK(j1.at("known") == true);
   CHECK(j1.at("reason").is_null());
-  CHECK(j1.at("in_flight") == nlohmann::json{{"pending", 2}, {"enqueued", 0}, {"delayed", 0}, {"total", 2}});
+  CHECK(j1.at("in_flight") == nlohmann::json{{"pending", 2}, {"enqueued", 0}, {"delayed", 0}, {"suspended", 0}, {"total", 2}});
   CHECK(j1.at("as_of").is_string());
   CHECK(j1.at("age_seconds").is_number());
 

@@ -255,6 +255,19 @@ Step Step::Marker(std::string workflow_id, int function_id, const std::string& p
   return s;
 }
 
+Step Step::GoMarker(std::string workflow_id, int function_id, const std::string& patch) {
+  Step s = Marker(std::move(workflow_id), function_id, patch);
+  s.started_null = s.completed_null = true;
+  s.application.reset();
+  return s;
+}
+
+Step Step::JavaMarker(std::string workflow_id, int function_id, const std::string& patch) {
+  Step s = Marker(std::move(workflow_id), function_id, patch);
+  s.completed_null = true;
+  return s;
+}
+
 Step Step::Sleep(std::string workflow_id, int function_id, int64_t wake_up_ms) {
   Step s(std::move(workflow_id), function_id, "DBOS.sleep");
   s.output = std::to_string(wake_up_ms);
@@ -269,8 +282,9 @@ void TestDatabase::InsertStep(const Step& s) const {
        " (workflow_uuid, function_id, function_name, output, error, child_workflow_id, started_at_epoch_ms,"
        " completed_at_epoch_ms, serialization, application_name) VALUES (" +
        Literal(s.workflow_id) + ", " + std::to_string(s.function_id) + ", " + Literal(s.function_name) + ", " +
-       Literal(s.output) + ", NULL, NULL, " + std::to_string(completed - s.duration_ms) + ", " +
-       std::to_string(completed) + ", " + Literal(s.serialization) + ", " + Literal(s.application) + ")");
+       Literal(s.output) + ", NULL, NULL, " + (s.started_null ? "NULL" : std::to_string(completed - s.duration_ms)) +
+       ", " + (s.completed_null ? "NULL" : std::to_string(completed)) + ", " + Literal(s.serialization) + ", " +
+       Literal(s.application) + ")");
 }
 
 void TestDatabase::SetStatus(const std::string& workflow_id, const std::string& status) const {

@@ -58,6 +58,15 @@ struct Workflow {
   Workflow& CompletedAt(int64_t ms) { completed_at_ms = ms; return *this; }
   Workflow& CompletedAgo(std::chrono::milliseconds age) { completed_at_ms = AgoMs(age); return *this; }
   Workflow& ForkedFrom(std::string v) { forked_from = std::move(v); return *this; }
+  // What rewindWorkflow / resumeWorkflow / import_workflow leave (issue 22): an old row back in
+  // ENQUEUED on its queue with its old created_at and version, completed_at cleared.
+  static Workflow Rewound(std::string version, std::string queue, std::chrono::milliseconds age) {
+    Workflow w("ENQUEUED");
+    w.version = std::move(version);
+    w.queue = std::move(queue);
+    w.created_at_ms = AgoMs(age);
+    return w;
+  }
 };
 
 // One operation_outputs row as the TS SDK 5.3.0 writes it (schema-newest.sql). A completed step
@@ -72,6 +81,10 @@ struct Step {
       : workflow_id(std::move(workflow_id_)), function_id(function_id_), function_name(std::move(function_name_)) {}
   static Step Marker(std::string workflow_id, int function_id, const std::string& patch);
   static Step Sleep(std::string workflow_id, int function_id, int64_t wake_up_ms);
+  // Issue 22: the same marker as the Go SDK writes it (started and completed NULL, no
+  // application_name) and as Java writes it (started = now, completed NULL).
+  static Step GoMarker(std::string workflow_id, int function_id, const std::string& patch);
+  static Step JavaMarker(std::string workflow_id, int function_id, const std::string& patch);
   std::string workflow_id;
   int function_id;
   std::string function_name;
@@ -80,6 +93,8 @@ struct Step {
   std::optional<int64_t> completed_at_ms;  // now when unset
   int64_t duration_ms = 2;                 // started = completed - duration
   std::optional<std::string> application = std::string("dbos-app-starter");  // application_name
+  bool started_null = false;    // started_at_epoch_ms NULL
+  bool completed_null = false;  // completed_at_epoch_ms NULL
 
   Step& At(int64_t completed_ms) { completed_at_ms = completed_ms; return *this; }
   Step& Ago(std::chrono::milliseconds age) { completed_at_ms = AgoMs(age); return *this; }

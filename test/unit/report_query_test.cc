@@ -66,7 +66,10 @@ TEST_CASE("small backlogs read each partial index in its own branch", "[query]")
 TEST_CASE("application scoping adds $1 only where the column exists", "[query]") {
   std::string unscoped = BuildReportQuery(NewestShape(), false);
   CHECK(Count(unscoped, "$1") == 0);
-  CHECK_THAT(unscoped, !Catch::Contains("application_name"));
+  // Only as the registered versions' and queues' application (issue 22), never as a filter.
+  CHECK(Count(unscoped, "application_name") == 2);
+  CHECK_THAT(unscoped, Catch::Contains("SELECT 'q', NULL, name, application_name::text,"));
+  CHECK_THAT(unscoped, Catch::Contains("SELECT 'v', version_name, NULL, application_name::text,"));
 
   std::string scoped = BuildReportQuery(NewestShape(), true);
   // The workflow_status scan, application_versions and queues.
@@ -126,4 +129,18 @@ TEST_CASE("the schema is detected from pg_catalog with the schema as a parameter
   CHECK_THAT(q, Catch::Contains("pg_catalog.pg_class"));
   CHECK_THAT(q, !Catch::Contains("information_schema"));
   CHECK_THAT(q, Catch::Contains("n.nspname = $1"));
+}
+
+TEST_CASE("the status check reads every status that is neither in flight by index nor finished", "[query]") {
+  SchemaShape shape = NewestShape();
+  const std::string sql = BuildStatusCheckQuery(shape, false);
+  CHECK_THAT(sql, Catch::Contains("status IS NULL OR status NOT IN ('PENDING', 'ENQUEUED', 'DELAYED', 'SUCCESS', 'ERROR', "
+                                  "'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', 'RETRIES_EXCEEDED')"));
+  CHECK_THAT(sql, !Catch::Contains("SUSPENDED"));  // read by the check, never excluded
+  CHECK_THAT(sql, Catch::Contains("AS status_check_kind"));  // told from the report query by tests and bench/
+  CHECK_THAT(sql, !Catch::Contains("$1"));
+  CHECK_THAT(BuildStatusCheckQuery(shape, true), Catch::Contains("AND (application_name = $1 OR application_name IS NULL)"));
+  shape.has_application_name = false;
+  CHECK_THAT(BuildStatusCheckQuery(shape, true), !Catch::Contains("$1"));
+  CHECK(std::string(kStatusCheckSettings) == "SET LOCAL max_parallel_workers_per_gather = 2");
 }

@@ -322,3 +322,19 @@ TEST_CASE("retire: a standby past --max-replica-lag blocks every version (replic
   CHECK(fresh.Find("v1")->safe_to_retire);
   CHECK(fresh.Find("v1")->blockers.empty());
 }
+
+TEST_CASE("retire: DBOSClient sessions (dbos_transact_client) are no executor of any version", "[retire]") {
+  Snapshot s = TwoVersions();
+  Register(s, "client", kNow - 9'000'000);  // even a version named like the client's session
+  s.groups.push_back(Group("client", S::kPending, 1, std::nullopt, "pod-a"));
+  s.sessions_visible = true;
+  s.sdk_sessions = {"dbos_transact_client"};
+  Report r = BuildReport(s, {});
+  CHECK_FALSE(r.Find("client")->connectivity_known);
+  CHECK_FALSE(r.Find("client")->stuck);
+  std::map<std::string, VersionReport> versions{{"client", {}}, {"v1", {}}};
+  CHECK_FALSE(ParseSdkSession("dbos_transact_client", versions));
+  CHECK_FALSE(ParseSdkSession("dbos_transact", versions));
+  CHECK_FALSE(ParseSdkSession("my-go-app", versions));
+  CHECK(ParseSdkSession("dbos_transact_pod-a_client", versions) == std::make_pair(std::string("pod-a"), std::string("client")));
+}
