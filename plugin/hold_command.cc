@@ -1,5 +1,5 @@
 // dbos-drain hold: a pod's preStop hold for images that ship the binary. Long-polls a serve's
-// GET /v1/hold (README, "The pod hold") until it answers 200, then exits 0. Everything else (409
+// GET /v1/hold (docs/guards.md, "The pod hold") until it answers 200, then exits 0. Everything else (409
 // bound passed, 503, 401, a refused connection, a timeout) means "ask again": a preStop that
 // returns lets the kubelet stop the container, so the hold fails closed and only --timeout (or the
 // grace period's SIGKILL) ends it otherwise. The HTTP client is cpprest's.

@@ -1,7 +1,7 @@
 // The server of `serve`: the front listener (front_listener.h), which owns the public port, TLS,
 // request parsing and the connection rules, wired to the library-free API of api.h, with a pool
 // of worker threads for answers that may wait on the database. TLS: 1.2 or newer; for 1.2 only
-// ECDHE suites with AES-GCM or ChaCha20-Poly1305 (README, "Security").
+// ECDHE suites with AES-GCM or ChaCha20-Poly1305 (docs/operations/security.md).
 #pragma once
 
 #include <chrono>

@@ -1,5 +1,5 @@
 // dbos-drain patches [NAME...] [--json] [--deprecate]: one read, one verdict per workflow patch
-// (README, "Patching").
+// (docs/concepts.md, "Versions and patching").
 #include <iostream>
 
 #include "cli_options.h"

@@ -155,7 +155,7 @@ int RunServe(int argc, char** argv) {
   };
   HttpServer server(o.listen, o.tls, [&ctx](const HttpRequest& req) { return HandleRequest(ctx, req); }, log,
                     serve_inline, kWorkerThreads, o.limits);
-  // The pod hold (README, "The pod hold"): a released executor counts as leaving for 3 staleness
+  // The pod hold (docs/guards.md, "The pod hold"): a released executor counts as leaving for 3 staleness
   // bounds, so its lingering session is not taken for a live worker of its version.
   HoldBoard holds(cache, std::chrono::milliseconds(kMaxHoldBound), 3 * o.cache.max_staleness);
   hold_board.store(&holds);

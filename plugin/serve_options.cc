@@ -24,7 +24,8 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
       ("status-check-interval", po::value<std::string>()->default_value("60s")->value_name("DURATION"),
        "check for SUSPENDED workflows and unknown statuses (a scan of workflow_status) at least this often, and "
        "whenever a version's in-flight rows leave; at most --quiet-period")
-      ("threads", po::value<unsigned>()->value_name("N"), "HTTP worker threads (default: number of cores, at least 2)")
+      ("threads", po::value<unsigned>()->value_name("N"), "threads of cpprest's pool, the HTTP client side (default: number of cores, at least 2); "
+       "the server answers on one listener thread and its own worker pool")
       ("log-format", po::value<std::string>()->default_value("json")->value_name("json|text"), "log line format on stderr")
       ("log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"), "debug, info, warn or error")
       ("auth-token-file", po::value<std::string>()->value_name("PATH"),
@@ -33,7 +34,7 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
       ("tls-key-file", po::value<std::string>()->value_name("PATH"), "PEM private key for https")
       ("patch-metrics", "append the workflow patch series to /metrics (reads operation_outputs for each scrape's refresh)")
       ("header-timeout", po::value<std::string>()->default_value("10s")->value_name("DURATION"),
-       "close a connection whose request line and headers have not arrived whole within this")
+       "close a connection whose request (line, headers and body) has not arrived whole within this")
       ("idle-timeout", po::value<std::string>()->default_value("75s")->value_name("DURATION"),
        "close a keep-alive connection after this long without a request")
       ("max-connections", po::value<unsigned>()->default_value(1024)->value_name("N"),
@@ -44,7 +45,7 @@ std::optional<ServeOptions> ParseServeOptions(int argc, char** argv) {
   po::variables_map vm;
   if (!ParseCommandLine(argc, argv, opts, hidden, nullptr, vm,
                         "Usage: dbos-drain serve [--listen http://0.0.0.0:8080] [options]\n\n"
-                        "Serves drain verdicts over HTTP (routes: README.md, docs/report-format.md).")) {
+                        "Serves drain verdicts over HTTP (routes and status codes: docs/reference/http-api.md).")) {
     return std::nullopt;
   }
   ServeOptions o;

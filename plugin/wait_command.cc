@@ -94,7 +94,7 @@ int RunWait(int argc, char** argv) {
                         "       dbos-drain wait --keep V[,V...] [--timeout 1h] [--interval 10s] [options]\n\n"
                         "Polls until every named version is safe to retire (nothing in flight, no start\n"
                         "within --quiet-period).\n"
-                        "Exit status: 0 drained, 1 timed out (or interrupted: 130 SIGINT, 143 SIGTERM), 2 error.")) {
+                        "Exit status: 0 safe to retire, 1 timed out, 2 error; 130/143 on SIGINT/SIGTERM.")) {
     return kExitDrained;
   }
   std::optional<std::vector<std::string>> keep;

@@ -1,7 +1,7 @@
 // The drain policy: observed rows in, verdicts out. Pure functions, no I/O, so every rule is
 // unit-tested without a database.
 //
-// Rules (README, "What drained means"):
+// Rules (docs/concepts.md, "What drained means"):
 //  - A version is drained when it is known and has no PENDING, ENQUEUED, DELAYED or SUSPENDED
 //    workflow and no workflow of a status dbos-drain does not know (its own or NULL-version ones:
 //    those block every version, since which version takes them depends on the SDK generation).

@@ -4,7 +4,7 @@
 // so asking about one version (the Stable hash) lets a superseded version in the middle go with
 // its work. A pure function of one Report.
 //
-// Rules (README, "Retiring every version but some"):
+// Rules (docs/guards.md, "Retiring every version but some"):
 //  - judged = every version of the report (Report::versions: hidden ones included, the default
 //    listing is presentation only) whose name is not in `keep`, in report order.
 //  - blockers = each judged version's own retire blockers (retire_policy.h), tagged with its

@@ -9,7 +9,7 @@
 // executor id and version launches, or DBOS Conductor has another executor of the version
 // recover them; ENQUEUED/DELAYED rows of a version wait for any live worker of that version.
 //
-// Rule (README, "The pod hold"), the first that applies:
+// Rule (docs/guards.md, "The pod hold"), the first that applies:
 //  1. no report within its staleness bound (database unreadable): hold, database_unreadable;
 //  2. the report comes from a standby past --max-replica-lag: hold, replica_lag;
 //  3. the report was read before the pod asked: hold, report_before_hold (a read that started

@@ -177,7 +177,7 @@ struct Snapshot {
   bool through_pooler = false;
 };
 
-// Why a version is not safe to retire: a stable code (README, "Safe to retire") and a message
+// Why a version is not safe to retire: a stable code (docs/troubleshooting.md, "Blocker codes of a version") and a message
 // for a person (what, how many, since when, what to do).
 struct Blocker {
   std::string code;

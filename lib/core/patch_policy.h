@@ -1,5 +1,5 @@
 // The patch lifecycle policy: rows read about in-flight workflows and patch markers in, one
-// verdict per workflow patch out (README, "Patching"). Pure functions, no I/O.
+// verdict per workflow patch out (docs/concepts.md, "Versions and patching"). Pure functions, no I/O.
 //
 // DBOS (TS 5.3.0 `enablePatching`): `DBOS.patch(name)` at function id p of a workflow writes an
 // operation_outputs row function_name = 'DBOS.patch-<name>' at p (output NULL, started =

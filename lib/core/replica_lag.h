@@ -1,7 +1,7 @@
 // How far behind a hot standby's data is, and whether it is fresh enough for a verdict (issue 15).
 // Pure: what the server said about itself in, an assessment out.
 //
-// Contract (README, "Read replicas"):
+// Contract (docs/operations/read-replicas.md):
 //  - A primary (not in recovery): no lag, the data is from the read's time.
 //  - A standby that is caught up: its WAL receiver streams, every byte it received is replayed,
 //    and the primary has not been silent for longer than an idle link ever is

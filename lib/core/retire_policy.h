@@ -1,7 +1,7 @@
 // The retire verdict: may the pods of a version be deleted now? A pure function of one snapshot,
 // stricter than `drained` (drain_policy.h), which only says "nothing in flight at as_of".
 //
-// Rules (README, "Safe to retire"):
+// Rules (docs/concepts.md, "Drained vs safe to retire"):
 //  - safe_to_retire = known, not the latest version, not PATCHING_ENABLED, nothing in flight,
 //    not stuck, and no workflow of the version created within the quiet period (the window
 //    [as_of - quiet_period, as_of], as_of being the database's now()). A version's pods keep

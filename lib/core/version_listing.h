@@ -2,7 +2,7 @@
 // 1,000 versions in application_versions, most of them drained long ago, do not make every answer
 // and every scrape carry 1,000 entries. A pure function of one version's verdict and the time.
 //
-// Rules (README, "Which versions are listed"):
+// Rules (docs/concepts.md, "Which versions are listed"):
 //  - A version is listed by default unless all three hold: it is safe to retire
 //    (VersionReport::safe_to_retire), it was not registered within the recent window
 //    (registered_at_ms is null, or older than as_of - recent; --show-recent, default 24h), and

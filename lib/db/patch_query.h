@@ -1,4 +1,4 @@
-// The SQL the patch report runs (README, "Patching"), as pure text so it is unit-tested and
+// The SQL the patch report runs (docs/operations/database.md, "Patches"), as pure text so it is unit-tested and
 // EXPLAINed by bench/patches.sh. Separate from the version report (report_query.h): the version
 // report never reads operation_outputs.
 //

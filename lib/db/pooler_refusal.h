@@ -1,5 +1,5 @@
 // What a connection pooler says when it refuses what dbos-drain needs, as a clear error that names
-// the pooler mode and what to change (issue 20, README "Connection poolers"). Pure: the message
+// the pooler mode and what to change (issue 20, docs/operations/connection-poolers.md). Pure: the message
 // of a failure in, an error out. SystemDatabase asks it before the generic classification
 // (database_failure.h).
 //

@@ -1,7 +1,7 @@
 // Session settings for the report read, sized from the size of the previous report. Pure: the
 // rule is unit-tested (test/unit/report_session_test.cc) and SystemDatabase applies it.
 //
-// Why (measured with bench/run.sh, EXPLAIN (ANALYZE, BUFFERS); numbers in README "Performance"):
+// Why (measured with bench/run.sh, EXPLAIN (ANALYZE, BUFFERS); numbers in docs/operations/performance.md):
 //  - The planner estimates the number of (version, queue, executor, status) groups as nearly the
 //    number of in-flight rows (it multiplies the columns' distinct counts and clamps to the row
 //    count; a read-only role cannot create extended statistics to correct it). At the default

@@ -8,7 +8,7 @@ std::string BuildRetireQuery(const SchemaShape& shape, bool application_scoped) 
   const std::string ws = QualifiedTable(shape.schema, "workflow_status");
   const bool scope = application_scoped && shape.has_application_name;
   const std::string ws_scope = scope ? " AND (application_name = $4 OR application_name IS NULL)" : "";
-  // Where a row came from, as far as it shows (README, "Safe to retire"). Ids are the SDKs':
+  // Where a row came from, as far as it shows (docs/concepts.md, "Drained vs safe to retire"). Ids are the SDKs':
   // sched-<name>-<time> (legacy cron), kafka-unique-id-<topic>-... (Kafka receivers).
   std::string source = "CASE";
   if (shape.has_schedule_name) source += " WHEN schedule_name IS NOT NULL THEN 'scheduled'";

@@ -7,7 +7,7 @@
 // replay_paused, receiver_running, receiver_status, last_message_ms, receiver_timeout_ms.
 // Every function and view it uses is readable by any role. pg_stat_wal_receiver shows a role
 // without pg_read_all_stats (such as examples/sql/readonly-role.sql's) only its pid: the status
-// and last message time are then NULL (README, "Read replicas").
+// and last message time are then NULL (docs/operations/read-replicas.md).
 #pragma once
 
 namespace dbos_drain {

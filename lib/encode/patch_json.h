@@ -1,5 +1,5 @@
 // The patch report as JSON: the document `dbos-drain patches --json` prints and
-// GET /v1/patches serves (fields: README, "Patching").
+// GET /v1/patches serves (fields: docs/reference/report.md, "The patch report").
 #pragma once
 
 #include <nlohmann/json.hpp>

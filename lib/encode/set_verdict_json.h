@@ -1,5 +1,5 @@
 // The set verdict (core/fleet_retire.h) and the pod hold's answer (core/hold_rule.h) as JSON:
-// GET /v1/retire, status --keep --json, GET /v1/hold. Fields: README, "Retiring every version
+// GET /v1/retire, status --keep --json, GET /v1/hold. Fields: docs/guards.md, "Retiring every version
 // but some" and "The pod hold".
 #pragma once
 

@@ -52,11 +52,11 @@ struct ApiContext {
   std::string build_version;
   // Bearer-token check for protected routes; empty when --auth-token-file is not set.
   std::function<bool(const std::string& authorization_header)> authorize;
-  // GET /v1/patches (README, "Patching"); null: not served. `patch_metrics`: /metrics appends
+  // GET /v1/patches (docs/concepts.md, "Versions and patching"); null: not served. `patch_metrics`: /metrics appends
   // the patch series (serve --patch-metrics), reading through `patches`.
   PatchCache* patches = nullptr;
   bool patch_metrics = false;
-  // GET /v1/hold (README, "The pod hold"); null: answered 503.
+  // GET /v1/hold (docs/guards.md, "The pod hold"); null: answered 503.
   HoldBoard* holds = nullptr;
 };
 
@@ -77,7 +77,8 @@ HttpResponse ServeMetrics(const ApiContext& ctx, const Route& route);
 HttpResponse ServeFlaggerConfirmPromotion(const ApiContext& ctx, const HttpRequest& request);
 HttpResponse ServePatches(const ApiContext& ctx, const Route& route);
 HttpResponse ServeRetire(const ApiContext& ctx, const Route& route);
-// The hold on the calling thread (a pool thread of the cpprest path): waits up to the bound.
+// The hold on the calling thread, through HandleRequest: waits up to the bound. serve never
+// reaches it with a board (StartHold takes every hold request first, hold_endpoint.cc).
 HttpResponse ServeHold(const ApiContext& ctx, const Route& route);
 // The hold without a thread: when `request` is GET /v1/hold, takes it and calls `done` exactly
 // once (at once for an error or when the board is absent, else from the board's thread) and

@@ -50,7 +50,7 @@ std::string WithAge(const std::string& json_object, const CachedReport& report) 
 namespace {
 
 // Routes a person or a script may read with a bearer token. Probes (healthz/readyz) stay open
-// for the kubelet, and Flagger cannot send headers (see README, "Authentication").
+// for the kubelet, and Flagger cannot send headers (see docs/operations/security.md).
 bool Protected(RouteKind kind) {
   return kind == RouteKind::kVersions || kind == RouteKind::kVersion || kind == RouteKind::kQueue ||
          kind == RouteKind::kMetrics || kind == RouteKind::kPatches || kind == RouteKind::kRetire ||

@@ -1,8 +1,10 @@
 // GET /v1/hold?version=V&executor=E[&timeout=S]: a pod's preStop long poll (hold_board.h,
 // core/hold_rule.h). 200 {"release": true}: the pod may stop now. 409 {"release": false,
 // "bound_passed": true}: the caller's bound passed and the pod is still held (ask again).
-// 503: serve is stopping. The front listener takes it without a thread (StartHold); the cpprest
-// path (ServeHold) waits on its pool thread.
+// 503: serve is stopping. serve's front listener hands every request to StartHold first, which takes
+// a hold without a thread. ServeHold is HandleRequest's answer for the hold route: in serve it only
+// ever answers without a board (503 hold_unavailable, via StartHold); with a board it would wait on
+// the calling thread up to the bound, which only a direct HandleRequest caller would do.
 #include <future>
 
 #include "api.h"

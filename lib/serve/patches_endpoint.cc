@@ -1,4 +1,4 @@
-// GET /v1/patches: the patch report (README, "Patching"), the document `dbos-drain patches
+// GET /v1/patches: the patch report (docs/concepts.md, "Versions and patching"), the document `dbos-drain patches
 // --json` prints, plus age_seconds. 200 whenever the database answered, safe or not (like the
 // version routes); 503 with the error body when the patch report cannot be read (database
 // unreadable, or a schema without the operation_outputs columns patching needs:

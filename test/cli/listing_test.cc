@@ -1,6 +1,6 @@
 // `dbos-drain status` with 1,000 registered versions, most drained long ago (test/support/
 // many_versions.h): the default listing, --all, --json, named versions, --retirable and
-// --show-recent, against a real PostgreSQL and the real binary (README, "Which versions are listed").
+// --show-recent, against a real PostgreSQL and the real binary (docs/concepts.md, "Which versions are listed").
 #include <set>
 
 #include "cli_helpers.h"

@@ -82,7 +82,7 @@ TEST_CASE("window: a client-enqueued row dequeued by an old version counts towar
   SystemDatabase reader(SettingsFor(db));
   Snapshot first = reader.Read();
   CHECK(IntakeOf(first).at({std::nullopt, "job", "client_enqueue"}) == 1);
-  // A worker of v-old takes it (the dequeue rewrites the version, README facts) and finishes it.
+  // A worker of v-old takes it (the dequeue rewrites the version, docs/concepts.md, "What drained means") and finishes it.
   db.Exec("UPDATE dbos.workflow_status SET status = 'SUCCESS', application_version = 'v-old', executor_id = 'w-old',"
           " completed_at = " + std::to_string(NowMs()) + " WHERE workflow_uuid = '" + id + "'");
   Snapshot second = reader.Read();

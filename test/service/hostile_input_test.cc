@@ -2,7 +2,7 @@
 // percent-encoding, NUL and control bytes, odd names flowing into JSON and logs, slow clients.
 // The front listener reads every request (plugin/front_answer.h, issue 23): heads over 8 KiB are
 // a 431, bodies over 64 KiB a 413, malformed heads a JSON 400; the tests pin what really happens
-// so the README can state the limits.
+// so docs/reference/http-api.md ("Limits and hostile input") can state them.
 #include <catch2/catch.hpp>
 
 #include <sys/resource.h>

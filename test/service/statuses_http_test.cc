@@ -1,5 +1,5 @@
 // Issue 22 through `serve`: SUSPENDED and unknown statuses within the documented bound
-// (core/status_ledger.h, README "Statuses dbos-drain does not know"): a version whose last
+// (core/status_ledger.h, docs/concepts.md "Statuses: how they are read"): a version whose last
 // in-flight row goes SUSPENDED is never answered safe (the check runs in the same read); a row
 // that arrives in such a status with an old created_at (an import) blocks within
 // --status-check-interval plus one refresh; both are safe again once the rows finish.

@@ -1,6 +1,6 @@
 // A system database with 1,000 registered versions, most of them drained long ago (every Argo
 // rollout registers one), shared by the listing tests of the cli and service suites (issue 13,
-// "Many versions"; README, "Which versions are listed"). Rows as the SDK writes them
+// "Many versions"; docs/concepts.md, "Which versions are listed"). Rows as the SDK writes them
 // (test_database.h): application_versions rows, and workflow_status rows with created_at,
 // updated_at and, once finished, completed_at.
 //
