@@ -36,7 +36,8 @@ build() {
 # Extension points for later steps. Each runs before the main suite and fails the run by
 # returning non-zero (set -e).
 
-# A second build with -DDBOS_DRAIN_SANITIZE=ON (AddressSanitizer + UBSan) and the whole suite
+# A second build with -DDBOS_DRAIN_SANITIZE=ON (AddressSanitizer + UBSan on lib/ and plugin/; the
+# test code is linked with their runtime, not instrumented: test/CMakeLists.txt) and the whole suite
 # run against it. Any sanitizer report fails the run (halt_on_error; leaks checked at exit, with
 # test/sanitizer/lsan.supp for the libraries' one-time allocations).
 sanitizer_tests() {
