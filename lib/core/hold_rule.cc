@@ -33,7 +33,14 @@ HoldDecision DecideHold(const HoldQuestion& q, const Report* report, const std::
                                    " on executor " + q.executor +
                                    ": only a process with this executor id (or DBOS Conductor) recovers them");
   }
-  const int64_t queued = v->in_flight.enqueued + v->in_flight.delayed;
+  // What dbos-drain cannot judge (issue 22): rows of a status it does not know (this version's,
+  // or without a version), or a status check that did not finish, may still need this pod.
+  for (const auto& b : v->blockers) {
+    if (b.code == "unknown_status" || b.code == "statuses_unchecked") return Hold(b.code, b.message);
+  }
+  // SUSPENDED rows left the process's memory; when their wait ends they need a live worker of
+  // their version, like queued ones (shared DBOS facts).
+  const int64_t queued = v->in_flight.enqueued + v->in_flight.delayed + v->in_flight.suspended;
   if (queued > 0) {
     bool other_alive = false;
     if (v->connectivity_known) {
@@ -43,7 +50,7 @@ HoldDecision DecideHold(const HoldQuestion& q, const Report* report, const std::
     }
     if (!other_alive) {
       return Hold("queued_without_worker",
-                  std::to_string(queued) + " ENQUEUED/DELAYED workflow(s) of " + q.version +
+                  std::to_string(queued) + " ENQUEUED/DELAYED/SUSPENDED workflow(s) of " + q.version +
                       " and no other executor of it known alive (no dbos_transact_<executor>_" + q.version +
                       " session that is not stopping): only a worker of this version dequeues them");
     }

@@ -17,13 +17,16 @@
 //  4. the version is unknown to the report (a typo in the preStop command, an older schema
 //     without the version): hold, unknown_version (fail closed; the caller's bound ends it);
 //  5. the pod's own executor has PENDING rows of the version: hold, own_pending;
-//  6. the version has ENQUEUED or DELAYED rows (NULL-version rows count for the latest) and no
+//  6. the version has rows of a status dbos-drain does not know, or the status check did not
+//     finish (blockers unknown_status, statuses_unchecked): hold, with that code;
+//  7. the version has ENQUEUED, DELAYED or SUSPENDED rows (NULL-version rows count for the
+//     latest; a SUSPENDED workflow needs a live worker of its version when it wakes) and no
 //     other executor of it is known alive: hold, queued_without_worker. "Known alive" = a session
 //     of the TS SDK (dbos_transact_<executor>_<version>) for an executor other than this one that
 //     is not itself holding or recently released (`leaving`): two pods stopping together never
 //     count on each other. Python and Go name no executor, so there it never is: the pod holds
 //     until the queue of its version is empty.
-//  7. otherwise: release (code released).
+//  8. otherwise: release (code released).
 // It never looks at recent intake, latest or stuck: those judge the version, not one pod.
 #pragma once
 

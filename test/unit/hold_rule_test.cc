@@ -67,6 +67,25 @@ TEST_CASE("hold: DELAYED rows and NULL-version rows of the latest count as queue
   CHECK(Decide(r, "pod-a").release);  // v1's pods take no NULL-version rows
 }
 
+TEST_CASE("hold: SUSPENDED rows need another live executor; unknown statuses hold", "[hold]") {
+  Snapshot s = TwoVersions();
+  s.groups.push_back(Group("v1", S::kSuspended, 2, std::nullopt, "pod-a"));
+  CHECK(Decide(BuildReport(s, {}), "pod-a").code == "queued_without_worker");
+  s.sessions_visible = true;
+  s.sdk_sessions = {SdkSessionName("pod-b", "v1")};
+  CHECK(Decide(BuildReport(s, {}), "pod-a").release);  // pod-b takes them when they wake
+
+  Snapshot unknown = TwoVersions();
+  unknown.unknown_statuses.push_back({std::string("v1"), "HIBERNATING", 3, kNow - 1000});
+  CHECK(Decide(BuildReport(unknown, {}), "pod-a").code == "unknown_status");
+  CHECK(Decide(BuildReport(unknown, {}), "pod-z", {}, "v2").release);  // v2's pods are not concerned
+  // Without a version they block every version, so every pod holds.
+  Snapshot null_version = TwoVersions();
+  null_version.unknown_statuses.push_back({std::nullopt, "PAUSED", 1, kNow - 1000});
+  CHECK(Decide(BuildReport(null_version, {}), "pod-a").code == "unknown_status");
+  CHECK(Decide(BuildReport(null_version, {}), "pod-z", {}, "v2").code == "unknown_status");
+}
+
 TEST_CASE("hold: no report, a stale replica, a report read before the hold and an unknown version hold", "[hold]") {
   Report r = BuildReport(TwoVersions(), {});
   HoldDecision down = DecideHold({"v1", "pod-a"}, nullptr, "connection refused", true, {});
