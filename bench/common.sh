@@ -52,6 +52,9 @@ record() {
   printf '%s}\n' "$line" >>"$RESULTS"
 }
 
+# db_url DB: $ADMIN's URL with its database name replaced by DB (query string kept).
+db_url() { printf '%s' "$ADMIN" | sed "s#/[^/?]*\(?.*\)\?\$#/$1\1#"; }
+
 stop_pid() {  # stop_pid PID: TERM, wait up to 10 s, then KILL
   local pid=$1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0

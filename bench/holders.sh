@@ -41,7 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 psql -X -q -d "$ADMIN" -c "CREATE DATABASE $DB"
-URL=$(printf '%s' "$ADMIN" | sed "s#/[^/?]*\(?.*\)\?\$#/$DB\1#")
+URL=$(db_url "$DB")
 psql -X -q -v ON_ERROR_STOP=1 -v schema=dbos -d "$URL" -f "$REPO/test/fixtures/schema-newest.sql"
 psql -X -q -v ON_ERROR_STOP=1 -d "$URL" <<SQL
 SET search_path TO dbos;

@@ -46,7 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 psql -X -q -d "$ADMIN" -c "CREATE DATABASE $DB"
-DIRECT=$(printf '%s' "$ADMIN" | sed "s#/[^/?]*\(?.*\)\?\$#/$DB\1#")
+DIRECT=$(db_url "$DB")
 POOLED="postgresql://postgres@127.0.0.1:$DBOS_DRAIN_TEST_PGBOUNCER_TRANSACTION_PORT/$DB"
 psql -X -q -v ON_ERROR_STOP=1 -v schema=dbos -d "$DIRECT" -f "$REPO/test/fixtures/schema-newest.sql"
 psql -X -q -v ON_ERROR_STOP=1 -d "$DIRECT" <<SQL
